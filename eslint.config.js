@@ -1,0 +1,48 @@
+// Type-aware lint for every package (STYLE.md A18): rules that catch real server bugs.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/reports/**', '**/.turbo/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'max-params': ['error', 4],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@ssehub/*/src', '@ssehub/*/src/*'], message: 'Import the package entry, not its src.' }] },
+      ],
+    },
+  },
+  {
+    // Only config.ts (and the process entry point) may read the environment (STYLE.md A12).
+    files: ['services/gateway/src/**/*.ts'],
+    ignores: ['services/gateway/src/config.ts', 'services/gateway/src/main.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Use loadConfig()' }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['@ssehub/*/src', '@ssehub/*/src/*'], message: 'Import the package entry, not its src.' }],
+          paths: [{ name: '@ssehub/publisher', message: 'The gateway never imports the publisher SDK.' }],
+        },
+      ],
+    },
+  },
+  {
+    // Tests may use non-null assertions on values they have just checked.
+    files: ['**/*.test.ts', '**/test/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'max-params': 'off' },
+  },
+);
