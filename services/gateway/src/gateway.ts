@@ -1,0 +1,260 @@
+/**
+ * `createGateway(options)`: the whole gateway as a library (SPEC 12). The standalone service
+ * (`main.ts`) is built on this same function. No module-level state: every gateway owns its
+ * broker, metrics registry and timers, so two can run in one process.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import { openAuthenticator, type Authenticator } from './auth/authenticator.js';
+import type { Broker, ReplicaStats } from './broker/broker.js';
+import { EmbeddedBroker } from './broker/embedded-broker.js';
+import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
+import { createAdminApp } from './http/admin-app.js';
+import { cors } from './http/middleware/cors.js';
+import { errorHandler } from './http/middleware/error-handler.js';
+import { createPublicApp } from './http/public-app.js';
+import { adminPublishAccess, publicPublishAccess } from './http/publish-access.js';
+import { adminRouter } from './http/routes/admin.js';
+import { publishRoute } from './http/routes/publish.js';
+import { subscribeRoute } from './http/routes/subscribe.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { ReplicaStatsCollector } from './observability/replica-stats.js';
+import { validateEvent } from './publish/publish-request.js';
+import { ConnectionLimits } from './stream/connection-limits.js';
+import { ConnectionRegistry } from './stream/connection-registry.js';
+import { Dispatcher } from './stream/dispatcher.js';
+import { Maintenance } from './stream/maintenance.js';
+import { PageReader } from './stream/page-reader.js';
+import { StreamOpener } from './stream/stream-opener.js';
+
+/** Events per history read during replay: large enough to amortise a Redis round trip, small enough to pace. */
+const REPLAY_PAGE_SIZE = 200;
+
+/** A Node request handler for `http.createServer`, `http2.createSecureServer` or Express. */
+export type RequestHandler = ReturnType<Koa['callback']>;
+
+/** Things a library user (or a test) may inject instead of having the gateway build them. */
+export interface GatewayInjections {
+  /** A broker to use instead of the one the settings select (tests inject a fake one). */
+  readonly broker?: Broker;
+  /** A pino logger; by default one is built from `logLevel`. */
+  readonly logger?: Logger;
+  /** Authentication; by default the open policy (no `AUTH_*` setting). */
+  readonly authenticator?: Authenticator;
+}
+
+export interface PublishOptions {
+  /** Event name; unnamed events fire `message` in the browser. */
+  readonly event?: string;
+  /** A repeat within IDEMPOTENCY_TTL_MS returns the first id and publishes nothing. */
+  readonly idempotencyKey?: string;
+}
+
+export interface StatsView {
+  readonly replica: ReplicaStats;
+  readonly replicas: ReplicaStats[];
+}
+
+export interface MiddlewareOptions {
+  /** Path prefix the routes are mounted under, e.g. `/events` serves `/events/subscribe/…`. @defaultValue '' */
+  readonly prefix?: string;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Resolves once the broker has been reached (the gateway is ready); rejects if it cannot be. */
+  ready(): Promise<void>;
+  /** Koa middleware serving the subscribe routes, optionally under a prefix. */
+  middleware(options?: MiddlewareOptions): Koa.Middleware;
+  /** Request handler for the public port (`http.createServer(gateway.callback())`, or HTTP/2). */
+  callback(): RequestHandler;
+  /** Request handler for the admin port (publish, health, metrics, stats). */
+  adminCallback(): RequestHandler;
+  /** Publishes one event; resolves to its id. */
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<string>;
+  /** This replica's stats and every live replica's. */
+  stats(): Promise<StatsView>;
+  /** Stops taking streams and closes the open ones spread over `overMs` (default 80% of SHUTDOWN_GRACE_MS). */
+  drain(overMs?: number): Promise<void>;
+  /** Closes every stream at once and stops the broker and timers. */
+  close(): Promise<void>;
+}
+
+export function createGateway(options: GatewayOptions & GatewayInjections = {}): Gateway {
+  const config = resolveConfig(pickSettings(options));
+  const log = options.logger ?? createLogger({ level: config.logLevel });
+  const broker = options.broker ?? createBroker(config);
+  const auth = options.authenticator ?? openAuthenticator;
+  const readiness = new Readiness();
+  const registry = new ConnectionRegistry();
+  const metrics = createMetrics({
+    connections: () => registry.size,
+    // Read at scrape time, after the dispatcher below exists.
+    subscriptions: () => dispatcher.subscriptions,
+    brokerUp: () => (broker.isUp() ? 1 : 0),
+    historyLength: () => broker.historyLength(),
+  });
+  const dispatcher = new Dispatcher(broker.shardCount, metrics);
+  const limits = new ConnectionLimits(config);
+  const pages = new PageReader(broker);
+  const opener = new StreamOpener(
+    {
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxConnectionAgeMs: config.maxConnectionAgeMs,
+      replayPageSize: REPLAY_PAGE_SIZE,
+    },
+    { broker, dispatcher, registry, pages, metrics, log },
+  );
+  const maintenance = new Maintenance(config, { broker, dispatcher, registry, metrics, log });
+  const replicaId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const stats = new ReplicaStatsCollector(replicaId, { broker, dispatcher, registry, metrics, log });
+
+  if (!auth.isEnabled && config.nodeEnv === 'production') {
+    log.warn('no AUTH_* setting: anyone may subscribe to any topic (SPEC 6 development default)');
+  }
+
+  const started = (async () => {
+    const sink = {
+      onEvent: (event: Parameters<Dispatcher['onEvent']>[0]) => {
+        dispatcher.onEvent(event);
+      },
+      onUp: () => {
+        log.info({ broker: broker.kind }, 'broker connection up');
+      },
+      onDown: () => {
+        log.warn({ broker: broker.kind }, 'broker connection down; new streams are turned away until it is back');
+      },
+      onGap: (shard: number) => {
+        log.warn({ shard }, 'events may have been missed on a shard; closing its streams so clients resume');
+        registry.closeShard(shard, 'broker_gap');
+      },
+    };
+    await broker.start(sink);
+    for (let shard = 0; shard < broker.shardCount; shard++) dispatcher.advance(await broker.head(shard));
+    readiness.markReady();
+    maintenance.start();
+    stats.start();
+  })();
+  started.catch((err: unknown) => {
+    log.error({ err }, 'the broker could not be reached; this replica will not become ready');
+  });
+
+  const subscribe = subscribeRoute({
+    readiness,
+    broker,
+    auth,
+    limits,
+    opener,
+    metrics,
+    log,
+    trustProxy: config.trustProxy,
+  });
+  const publishLimits = { maxEventBytes: config.maxEventBytes, maxBodyBytes: config.maxBodyBytes };
+  const publicApp = createPublicApp(
+    config.corsOrigins,
+    [subscribe, publishRoute({ broker, metrics, access: publicPublishAccess(auth, config.playground), limits: publishLimits })],
+    log,
+  );
+  const adminApp = createAdminApp(
+    adminRouter({ readiness, broker, stats, metricsRegistry: metrics.registry, connections: registry }),
+    [publishRoute({ broker, metrics, access: adminPublishAccess(config.adminToken), limits: publishLimits })],
+    log,
+  );
+
+  return {
+    config,
+    log,
+    metrics,
+    ready: () => started,
+    middleware: (mw = {}) => mountable(mw.prefix ?? '', [errorHandler(log), cors(config.corsOrigins), subscribe]),
+    callback: () => publicApp.callback(),
+    adminCallback: () => adminApp.callback(),
+    async publish(topic, data, publishOptions = {}) {
+      const input = validateEvent(
+        {
+          topic,
+          event: publishOptions.event,
+          data,
+          idempotencyKey: publishOptions.idempotencyKey,
+          hasData: true,
+        },
+        publishLimits,
+      );
+      const [id] = await broker.publish([input]);
+      metrics.eventsPublished.inc();
+      return id ?? '';
+    },
+    async stats() {
+      const replica = stats.snapshot();
+      const others = await broker.registry.replicas();
+      return { replica, replicas: [replica, ...others.filter((r) => r.id !== replica.id)] };
+    },
+    async drain(overMs = Math.floor(config.shutdownGraceMs * 0.8)) {
+      readiness.markDraining();
+      log.info({ connections: registry.size, overMs }, 'draining: closing streams spread over the grace period');
+      await registry.drainGradually(overMs, 'shutdown');
+    },
+    async close() {
+      readiness.markStopped();
+      maintenance.stop();
+      stats.stop();
+      registry.closeAll('shutdown');
+      await broker.close();
+    },
+  };
+}
+
+function createBroker(config: GatewayConfig): Broker {
+  if (
+    config.redisUrl !== undefined ||
+    config.redisSentinels !== undefined ||
+    config.redisClusterNodes !== undefined
+  ) {
+    // Issue 4 brings the Redis broker; until then a Redis setting must not be silently ignored.
+    throw new Error(
+      'A Redis setting (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) was given, but this build has only the embedded broker. Unset it to run a single replica.',
+    );
+  }
+  return new EmbeddedBroker({
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtlMs,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+  });
+}
+
+/** The settings part of the options (injections are not settings). */
+function pickSettings(options: GatewayOptions & GatewayInjections): GatewayOptions {
+  const { broker: _broker, logger: _logger, authenticator: _authenticator, ...settings } = options;
+  return settings;
+}
+
+/** Runs `chain` for requests under `prefix`, with the prefix stripped from `ctx.path` meanwhile. */
+function mountable(prefix: string, chain: readonly Koa.Middleware[]): Koa.Middleware {
+  const run = (ctx: Koa.Context, index: number, last: Koa.Next): Promise<unknown> => {
+    const mw = chain[index];
+    if (mw === undefined) return last();
+    return Promise.resolve(mw(ctx, () => run(ctx, index + 1, last)));
+  };
+  return async (ctx, next) => {
+    if (prefix !== '' && ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) {
+      await next();
+      return;
+    }
+    const original = ctx.path;
+    ctx.path = original.slice(prefix.length) || '/';
+    try {
+      await run(ctx, 0, async () => {
+        ctx.path = original;
+        await next();
+      });
+    } finally {
+      if (ctx.respond !== false) ctx.path = original;
+    }
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * `@ssehub/gateway` as a library (SPEC 12): `createGateway(options)` and the types around it.
+ */
+export { createGateway } from './gateway.js';
+export type { Gateway, GatewayInjections, MiddlewareOptions, PublishOptions, RequestHandler, StatsView } from './gateway.js';
+export { ConfigError, loadConfig, resolveConfig } from './config.js';
+export type { GatewayConfig, GatewayOptions } from './config.js';
+export { GatewayError, ERROR_STATUS } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type {
+  Broker,
+  BrokerEvent,
+  BrokerSink,
+  HistoryPage,
+  Interest,
+  PublishInput,
+  ReadStart,
+  ReplicaRegistry,
+  ReplicaStats,
+  PresenceEntry,
+  ReplicaPresence,
+} from './broker/broker.js';
+export { EmbeddedBroker } from './broker/embedded-broker.js';
+export type { EmbeddedBrokerOptions } from './broker/embedded-broker.js';
+export type { Authenticator, Principal, Credentials } from './auth/authenticator.js';

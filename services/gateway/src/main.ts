@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * The standalone service: settings from the environment and flags → createGateway → two HTTP
+ * servers (public and admin) → signal handling. The only module that touches `process`
+ * (STYLE.md A1), so everything else runs in tests and inside other services unchanged.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, HelpRequested, configHelp, describeConfig, loadConfig, type GatewayConfig } from './config.js';
+import { createGateway, type Gateway } from './gateway.js';
+import { createLogger } from './observability/logger.js';
+
+type AnyServer = http.Server | http2.Http2SecureServer;
+
+function readConfig(): GatewayConfig {
+  try {
+    return loadConfig(process.env, process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${configHelp()}\n`);
+      process.exit(0);
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ssehub-gateway: invalid settings:\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+function listen(server: AnyServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function publicServer(config: GatewayConfig, gateway: Gateway): AnyServer {
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    // HTTPS with HTTP/2 (ALPN) and HTTP/1.1: a browser then multiplexes many streams on one
+    // connection instead of six per origin (SPEC 3).
+    const handle = gateway.callback();
+    return http2.createSecureServer(
+      { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), allowHTTP1: true },
+      (req, res) => void handle(req, res),
+    );
+  }
+  const handle = gateway.callback();
+  const server = http.createServer((req, res) => void handle(req, res));
+  // Longer than common load balancer idle timeouts (SPEC 10), and headers timeout above it as Node requires.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  return server;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const log = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+  let gateway: Gateway;
+  try {
+    gateway = createGateway({ ...config, logger: log });
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+  const pub = publicServer(config, gateway);
+  const handleAdmin = gateway.adminCallback();
+  const admin = http.createServer((req, res) => void handleAdmin(req, res));
+  admin.keepAliveTimeout = config.keepAliveTimeoutMs;
+  admin.headersTimeout = config.keepAliveTimeoutMs + 1000;
+
+  let publicAddress: AddressInfo;
+  let adminAddress: AddressInfo;
+  try {
+    [publicAddress, adminAddress] = await Promise.all([
+      listen(pub, config.port, config.host),
+      listen(admin, config.adminPort, config.adminHost),
+    ]);
+  } catch (err) {
+    log.fatal({ err }, 'could not listen');
+    process.exit(1);
+  }
+  log.info({ settings: describeConfig(config) }, 'settings');
+  await gateway.ready().catch(() => {
+    // Logged by the gateway; the process stays up and not ready (SPEC 10: stops a rollout).
+  });
+
+  const scheme = config.tlsCert === undefined ? 'http' : 'https';
+  const shown = (a: AddressInfo): string =>
+    a.address === '0.0.0.0' || a.address === '::' ? 'localhost' : a.address;
+  const subscribeUrl = `${scheme}://${shown(publicAddress)}:${publicAddress.port}`;
+  const adminUrl = `http://${shown(adminAddress)}:${adminAddress.port}`;
+  log.info(
+    { public: subscribeUrl, admin: adminUrl, broker: config.redisUrl === undefined ? 'embedded' : 'redis' },
+    `ssehub gateway listening. Try it:\n` +
+      `  curl -N ${subscribeUrl}/subscribe/pets\n` +
+      `  curl -X POST '${adminUrl}/publish/pets/dogs?event=new-dog' -d Corgi`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string, drainMs: number): Promise<void> => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, drainMs }, 'stopping');
+    await gateway.drain(drainMs);
+    await gateway.close();
+    await Promise.all(
+      [pub, admin].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => {
+              resolve();
+            });
+            if ('closeAllConnections' in s) s.closeAllConnections();
+          }),
+      ),
+    );
+    log.info('stopped');
+    process.exit(0);
+  };
+  // SIGTERM (Kubernetes, docker stop): spread the closes over 80% of the grace period (SPEC 10).
+  process.once('SIGTERM', () => void stop('SIGTERM', Math.floor(config.shutdownGraceMs * 0.8)));
+  // Ctrl-C in a terminal: nobody is waiting for a spread-out drain.
+  process.once('SIGINT', () => void stop('SIGINT', 0));
+}
+
+void main();
