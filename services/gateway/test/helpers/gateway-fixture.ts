@@ -1,0 +1,98 @@
+/**
+ * Starts a real gateway (createGateway) on ephemeral loopback ports, with a chosen broker, and
+ * stops it. Disposable (`await using gw = await startGateway(...)`).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  EmbeddedBroker,
+  createGateway,
+  type Broker,
+  type Gateway,
+  type GatewayOptions,
+} from '../../src/index.js';
+import { FakeBroker } from './fake-broker.js';
+
+/** The brokers the behavioural suites run against. Issue 4 adds 'redis'. */
+export const BROKER_KINDS = ['embedded', 'fake'] as const;
+export type BrokerKind = (typeof BROKER_KINDS)[number];
+
+export interface GatewayFixture {
+  readonly gateway: Gateway;
+  readonly broker: Broker;
+  /** e.g. http://127.0.0.1:41234 */
+  readonly publicUrl: string;
+  readonly adminUrl: string;
+  /** Publishes over the admin port's raw route; resolves to the id. */
+  publish(topic: string, data: string, event?: string): Promise<string>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface StartOptions extends GatewayOptions {
+  /** @defaultValue 'embedded' */
+  readonly brokerKind?: BrokerKind;
+  /** A broker instance to use instead of brokerKind. */
+  readonly broker?: Broker;
+}
+
+export function createBroker(kind: BrokerKind, options: GatewayOptions = {}): Broker {
+  const settings = {
+    historySize: options.historySize ?? 10_000,
+    historyTtlMs: options.historyTtlMs ?? 3_600_000,
+    idempotencyTtlMs: options.idempotencyTtlMs ?? 300_000,
+  };
+  return kind === 'fake' ? new FakeBroker(settings) : new EmbeddedBroker(settings);
+}
+
+function listen(server: http.Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve(`http://127.0.0.1:${port}`);
+    });
+  });
+}
+
+export async function startGateway(options: StartOptions = {}): Promise<GatewayFixture> {
+  const { brokerKind = 'embedded', broker: given, ...settings } = options;
+  const broker = given ?? createBroker(brokerKind, settings);
+  const gateway = createGateway({ logLevel: 'silent', ...settings, broker });
+  const publicHandler = gateway.callback();
+  const adminHandler = gateway.adminCallback();
+  const publicServer = http.createServer((req, res) => void publicHandler(req, res));
+  const adminServer = http.createServer((req, res) => void adminHandler(req, res));
+  const [publicUrl, adminUrl] = await Promise.all([listen(publicServer), listen(adminServer)]);
+  await gateway.ready();
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await gateway.close();
+    for (const server of [publicServer, adminServer]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  };
+  return {
+    gateway,
+    broker,
+    publicUrl,
+    adminUrl,
+    async publish(topic, data, event) {
+      const query = event === undefined ? '' : `?event=${encodeURIComponent(event)}`;
+      const res = await fetch(`${adminUrl}/publish/${topic}${query}`, {
+        method: 'POST',
+        body: data,
+      });
+      const body = (await res.json()) as { id?: string; error?: unknown };
+      if (res.status !== 200 || body.id === undefined) {
+        throw new Error(`publish answered ${res.status}: ${JSON.stringify(body)}`);
+      }
+      return body.id;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
