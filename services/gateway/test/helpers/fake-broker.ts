@@ -18,7 +18,7 @@ import type {
   PublishInput,
   ReadStart,
 } from '../../src/index.js';
-import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../src/index.js';
+import { EmbeddedBroker, GatewayError, type EmbeddedBrokerOptions } from '../../src/index.js';
 
 export interface FakeBrokerOptions extends EmbeddedBrokerOptions {
   /** Delay before an interest is live, in ms. @defaultValue 50 */
@@ -71,6 +71,9 @@ export class FakeBroker implements Broker {
   }
 
   publish(batch: readonly PublishInput[]): Promise<string[]> {
+    if (!this.#up) {
+      return Promise.reject(new GatewayError('BROKER_UNAVAILABLE', 'fake broker: down'));
+    }
     return this.inner.publish(batch);
   }
 
