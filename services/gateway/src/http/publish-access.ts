@@ -15,8 +15,13 @@ export function adminPublishAccess(adminToken: string | undefined): PublishAcces
   return {
     admit(ctx) {
       if (adminToken !== undefined && !sameSecret(bearerToken(ctx), adminToken)) {
+        // RFC 9110: a 401 names the scheme the client should use.
+        ctx.set('www-authenticate', 'Bearer realm="ssehub-admin"');
         return Promise.reject(
-          new GatewayError('UNAUTHORIZED', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".'),
+          new GatewayError(
+            'UNAUTHORIZED',
+            'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
+          ),
         );
       }
       return Promise.resolve(ANY_TOPIC);
@@ -40,12 +45,19 @@ export function publicPublishAccess(auth: Authenticator, playground: boolean): P
         accessToken: typeof accessToken === 'string' ? accessToken : undefined,
       });
       if (principal === undefined) {
-        throw new GatewayError('UNAUTHORIZED', 'Publishing on the public port needs a valid token.');
+        ctx.set('www-authenticate', 'Bearer realm="ssehub"');
+        throw new GatewayError(
+          'UNAUTHORIZED',
+          'Publishing on the public port needs a valid token.',
+        );
       }
       return {
         check(topic) {
           if (!auth.mayPublish(principal, topic)) {
-            throw new GatewayError('FORBIDDEN', `The token does not allow publishing to "${topic}".`);
+            throw new GatewayError(
+              'FORBIDDEN',
+              `The token does not allow publishing to "${topic}".`,
+            );
           }
         },
       };

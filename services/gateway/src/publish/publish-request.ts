@@ -42,7 +42,13 @@ export function validateEvent(raw: RawEvent, limits: PublishLimits, where = ''):
     event = protocolCheck(() => parseEventName(raw.event as string), at('event'));
   }
   if (!raw.hasData) throw new GatewayError('INVALID_BODY', `${at('data')} is missing.`);
-  const data = typeof raw.data === 'string' ? raw.data : JSON.stringify(raw.data);
+  const data = dataText(raw.data, at('data'));
+  if (LONE_SURROGATE.test(data)) {
+    throw new GatewayError(
+      'INVALID_BODY',
+      `${at('data')} contains a lone UTF-16 surrogate, which is not valid UTF-8 text; send well-formed Unicode.`,
+    );
+  }
   const bytes = utf8ByteLength(data);
   if (bytes > limits.maxEventBytes) {
     throw new GatewayError(
@@ -50,7 +56,46 @@ export function validateEvent(raw: RawEvent, limits: PublishLimits, where = ''):
       `${at('data')} is ${bytes} bytes; the limit is ${limits.maxEventBytes} (MAX_EVENT_BYTES).`,
     );
   }
-  return { topic, event, data, idempotencyKey: validateKey(raw.idempotencyKey, at('idempotencyKey')) };
+  return {
+    topic,
+    event,
+    data,
+    idempotencyKey: validateKey(raw.idempotencyKey, at('idempotencyKey')),
+  };
+}
+
+/**
+ * A UTF-16 surrogate that is not half of a pair: with the `u` flag a pair is one code point, so
+ * only lone halves match. JSON escapes (`"\\ud800"`) and library callers can produce them, and
+ * UTF-8 cannot carry them (they would silently become U+FFFD).
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A string is sent verbatim; any other JSON value as its JSON text (SPEC 7). */
+function dataText(data: unknown, where: string): string {
+  if (typeof data === 'string') return data;
+  // Typed unknown: JSON.stringify's declared return type omits the undefined it gives for
+  // undefined, functions and symbols.
+  let text: unknown;
+  try {
+    text = JSON.stringify(data);
+  } catch (err) {
+    // BigInt values and cyclic objects.
+    throw new GatewayError(
+      'INVALID_BODY',
+      `${where} cannot be serialized as JSON: give a string or a JSON value.`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (typeof text !== 'string') {
+    throw new GatewayError(
+      'INVALID_BODY',
+      `${where} is not a JSON value: give a string or a JSON value.`,
+    );
+  }
+  return text;
 }
 
 export function validateKey(key: unknown, where: string): string | undefined {
@@ -79,7 +124,10 @@ export function parseJsonPublish(
   limits: PublishLimits,
 ): { readonly batch: boolean; readonly events: PublishInput[] } {
   if (!isRecord(body)) {
-    throw new GatewayError('INVALID_BODY', 'The body must be a JSON object: {"topic","event","data"} or {"events":[…]}.');
+    throw new GatewayError(
+      'INVALID_BODY',
+      'The body must be a JSON object: {"topic","event","data"} or {"events":[…]}.',
+    );
   }
   if ('events' in body) {
     if (headerKey !== undefined) {
@@ -99,20 +147,30 @@ export function parseJsonPublish(
       );
     }
     const events = list.map((item: unknown, i) => {
-      if (!isRecord(item)) throw new GatewayError('INVALID_BODY', `events[${i}] must be an object.`);
+      if (!isRecord(item))
+        throw new GatewayError('INVALID_BODY', `events[${i}] must be an object.`);
       return validateEvent(rawOf(item, item['idempotencyKey']), limits, `events[${i}]`);
     });
     return { batch: true, events };
   }
   const fieldKey = body['idempotencyKey'];
   if (headerKey !== undefined && fieldKey !== undefined && fieldKey !== headerKey) {
-    throw new GatewayError('INVALID_BODY', 'The Idempotency-Key header and the "idempotencyKey" field differ.');
+    throw new GatewayError(
+      'INVALID_BODY',
+      'The Idempotency-Key header and the "idempotencyKey" field differ.',
+    );
   }
   return { batch: false, events: [validateEvent(rawOf(body, headerKey ?? fieldKey), limits)] };
 }
 
 function rawOf(o: Record<string, unknown>, idempotencyKey: unknown): RawEvent {
-  return { topic: o['topic'], event: o['event'], data: o['data'], idempotencyKey, hasData: 'data' in o };
+  return {
+    topic: o['topic'],
+    event: o['event'],
+    data: o['data'],
+    idempotencyKey,
+    hasData: 'data' in o,
+  };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -123,7 +181,10 @@ function protocolCheck<T>(fn: () => T, where: string): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ProtocolError && (err.code === 'INVALID_TOPIC' || err.code === 'INVALID_EVENT_NAME')) {
+    if (
+      err instanceof ProtocolError &&
+      (err.code === 'INVALID_TOPIC' || err.code === 'INVALID_EVENT_NAME')
+    ) {
       throw new GatewayError(err.code, `${where}: ${err.message}`, { cause: err });
     }
     throw err;

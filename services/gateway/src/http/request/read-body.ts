@@ -31,5 +31,7 @@ export async function readTextBody(req: IncomingMessage, limitBytes: number): Pr
 }
 
 function isTooLarge(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.too.large';
+  return (
+    typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.too.large'
+  );
 }

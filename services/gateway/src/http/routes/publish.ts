@@ -47,7 +47,15 @@ export function publishRoute(deps: PublishRouteDeps): Koa.Middleware {
     }
     if (ctx.method !== 'POST') {
       ctx.set('allow', 'POST, OPTIONS');
-      throw new GatewayError('METHOD_NOT_ALLOWED', 'Publish with POST.');
+      if (ctx.method === 'OPTIONS') {
+        // The public port's CORS middleware answers preflights first; this is the plain answer.
+        ctx.status = 204;
+        return;
+      }
+      throw new GatewayError(
+        'METHOD_NOT_ALLOWED',
+        `Publish with POST; ${ctx.method} is not allowed here.`,
+      );
     }
     const grant = await deps.access.admit(ctx);
     const headerKey = ctx.get('idempotency-key') || undefined;
@@ -65,7 +73,13 @@ export function publishRoute(deps: PublishRouteDeps): Koa.Middleware {
       batch = false;
       events = [
         validateEvent(
-          { topic, event: eventName === '' ? undefined : eventName, data, idempotencyKey: headerKey, hasData: true },
+          {
+            topic,
+            event: eventName,
+            data,
+            idempotencyKey: headerKey,
+            hasData: true,
+          },
           deps.limits,
         ),
       ];
@@ -103,7 +117,8 @@ function decodeTopic(raw: string): string {
   try {
     return parseTopic(decoded);
   } catch (err) {
-    if (err instanceof ProtocolError) throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
+    if (err instanceof ProtocolError)
+      throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
     throw err;
   }
 }
