@@ -54,7 +54,7 @@ export class EmbeddedBroker implements Broker {
     this.#now = options.now ?? Date.now;
   }
 
-  shardOf(): number {
+  shardOf(_topic: string): number {
     return 0;
   }
 
@@ -71,6 +71,15 @@ export class EmbeddedBroker implements Broker {
     if (this.#closed) {
       return Promise.reject(new GatewayError('BROKER_UNAVAILABLE', 'The broker is closed.'));
     }
+    // A conflict must reject the promise, not throw at the call (Broker.publish's contract).
+    try {
+      return Promise.resolve(this.#publish(batch));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #publish(batch: readonly PublishInput[]): string[] {
     const now = this.#now();
     // Pass 1 decides every event before anything is stored: one shard, all or nothing (SPEC 7).
     const digests = batch.map((e) =>
@@ -122,11 +131,12 @@ export class EmbeddedBroker implements Broker {
       ids.push(id);
       const key = input.idempotencyKey;
       const digest = digests[index];
-      if (key !== undefined && digest !== undefined) this.#idempotency.remember(key, digest, id, now);
+      if (key !== undefined && digest !== undefined)
+        this.#idempotency.remember(key, digest, id, now);
       stored.push(event);
     }
     for (const event of stored) this.#sink?.onEvent(event);
-    return Promise.resolve(ids);
+    return ids;
   }
 
   acquire(_patterns: readonly Pattern[]): Promise<Interest> {
@@ -134,20 +144,26 @@ export class EmbeddedBroker implements Broker {
     return Promise.resolve(NO_INTEREST);
   }
 
-  head(): Promise<Cursor> {
+  head(_shard = 0): Promise<Cursor> {
     return Promise.resolve(this.#cursorAt(this.#lastSeq));
   }
 
-  syncPoint(): Promise<Cursor> {
+  syncPoint(_shard = 0): Promise<Cursor> {
     // publish() hands events to the sink synchronously, so the head has always been delivered.
     return this.head();
   }
 
   readAfter(shard: number, start: ReadStart, limit: number): Promise<HistoryPage> {
     this.#history.expire(this.#now());
-    if (start === 'earliest') return Promise.resolve(this.#page((this.#history.firstSeq ?? 1) - 1, limit));
+    if (start === 'earliest')
+      return Promise.resolve(this.#page((this.#history.firstSeq ?? 1) - 1, limit));
     const seq = start.position.ms;
-    if (start.epoch !== this.epoch || start.shard !== shard || shard !== 0 || start.position.seq !== 0) {
+    if (
+      start.epoch !== this.epoch ||
+      start.shard !== shard ||
+      shard !== 0 ||
+      start.position.seq !== 0
+    ) {
       return Promise.resolve({ verdict: 'unknown' });
     }
     if (seq > this.#lastSeq) return Promise.resolve({ verdict: 'unknown' });

@@ -16,6 +16,7 @@ import {
   comparePositions,
   encodeEventId,
   encodeFrame,
+  matches,
   type Cursor,
   type Pattern,
 } from '@ssehub/protocol';
@@ -95,7 +96,7 @@ interface Plan {
   readonly reset: ResetReason | undefined;
   /** The `id:` of the opening block; undefined for `earliest`. */
   readonly openingId: string | undefined;
-  /** The stream's overflow count when the first pages were read (see #replay). */
+  /** The stream's overflow count when the first pages were read (see #replayThenGoLive). */
   readonly overflowsAtRead: number;
 }
 
@@ -145,9 +146,12 @@ export class StreamOpener {
       },
     });
     dispatcher.add(conn);
+    // Every live event from here on is held (or counted as an overflow): reads issued after this
+    // ticket may be shared with other connections (see PageReader).
+    const since = this.deps.pages.ticket();
     try {
       conn.interest = await broker.acquire(req.patterns);
-      const plan = await this.#plan(conn, req.start);
+      const plan = await this.#plan(conn, req.start, since);
       return {
         conn,
         start: (res, headers) => {
@@ -173,13 +177,17 @@ export class StreamOpener {
       conn.close('replay_failed');
       if (err instanceof GatewayError && err.status < 500) throw err;
       log.warn({ err }, 'stream not opened: broker unavailable');
-      throw new GatewayError('NOT_READY', 'The event history cannot be read right now; retry shortly.', {
-        cause: err,
-      });
+      throw new GatewayError(
+        'NOT_READY',
+        'The event history cannot be read right now; retry shortly.',
+        {
+          cause: err,
+        },
+      );
     }
   }
 
-  async #plan(conn: SseConnection, start: StreamStart): Promise<Plan> {
+  async #plan(conn: SseConnection, start: StreamStart, since: number): Promise<Plan> {
     const { broker } = this.deps;
     const positions = new Map<number, Cursor>();
     const firstPages = new Map<number, readonly BrokerEvent[]>();
@@ -191,20 +199,35 @@ export class StreamOpener {
     };
     const resetPlan = async (reason: ResetReason): Promise<Plan> => {
       const at = await heads();
-      return { positions: at, firstPages, unfinished, reset: reason, openingId: idOf(at), overflowsAtRead };
+      return {
+        positions: at,
+        firstPages,
+        unfinished,
+        reset: reason,
+        openingId: idOf(at),
+        overflowsAtRead,
+      };
     };
 
     if (start.kind === 'fresh') {
       const at = await heads();
-      return { positions: at, firstPages, unfinished, reset: undefined, openingId: idOf(at), overflowsAtRead };
+      return {
+        positions: at,
+        firstPages,
+        unfinished,
+        reset: undefined,
+        openingId: idOf(at),
+        overflowsAtRead,
+      };
     }
     if (start.kind === 'undecodable') return resetPlan('unknown_id');
 
-    const given = start.kind === 'resume' ? new Map(start.cursors.map((c) => [c.shard, c])) : undefined;
+    const given =
+      start.kind === 'resume' ? new Map(start.cursors.map((c) => [c.shard, c])) : undefined;
     const verdicts = await Promise.all(
       conn.shards.map(async (shard) => {
         const from: Cursor | 'earliest' = given?.get(shard) ?? 'earliest';
-        const page = await this.deps.pages.read(shard, from, this.options.replayPageSize);
+        const page = await this.deps.pages.read(shard, from, this.options.replayPageSize, since);
         return { shard, from, page };
       }),
     );
@@ -253,30 +276,43 @@ export class StreamOpener {
       });
     }
     conn.attach(res, headers, opening);
-    const positions = plan.positions;
     try {
-      if (plan.reset === undefined) await this.#replay(conn, plan, positions);
+      // A reset has no first pages, but still runs the loop: if the held live events overflowed
+      // while opening, they are read back from history after the reset's position.
+      await this.#replayThenGoLive(conn, plan);
     } catch (err) {
       // History unreadable mid-replay: close, and the client retries with its cursor (SPEC 5).
       this.deps.log.warn({ err, connId: conn.id }, 'replay failed; closing the stream');
       conn.close('replay_failed');
-      return;
     }
-    if (conn.isClosed()) return;
-    this.#goLive(conn, positions);
   }
 
-  async #replay(conn: SseConnection, plan: Plan, positions: Map<number, Cursor>): Promise<void> {
+  /**
+   * Writes the replay page by page, then hands off to live. The final "nothing left to read and
+   * no held event was dropped" check and the hand-off run in one synchronous step: an `await`
+   * between them would let a publish (delivered synchronously by the embedded broker) overflow
+   * the held events after the check, and those events would be lost.
+   */
+  async #replayThenGoLive(conn: SseConnection, plan: Plan): Promise<void> {
+    const positions = plan.positions;
     // First pages, already read during prepare.
     for (const [, events] of plan.firstPages) await this.#writePage(conn, events, positions);
     let pending = new Set(plan.unfinished);
     let overflowsSeen = plan.overflowsAtRead;
-    // Repeat until a whole pass ran without the held live events overflowing (DESIGN.md: those
-    // events are in history, so another pass reads them).
-    while (!conn.isClosed() && (pending.size > 0 || overflowsSeen !== conn.overflows)) {
+    for (;;) {
+      if (conn.isClosed()) return;
+      if (pending.size === 0 && overflowsSeen === conn.overflows) {
+        this.#goLive(conn, positions);
+        return;
+      }
+      // Held live events overflowed: they are in history, so another pass over every shard
+      // reads them (DESIGN.md).
       const shards = overflowsSeen === conn.overflows ? [...pending] : conn.shards;
       overflowsSeen = conn.overflows;
       pending = new Set();
+      // Held events dropped so far were published before this ticket: reads issued after it
+      // contain them.
+      const since = this.deps.pages.ticket();
       for (const shard of shards) {
         for (;;) {
           if (conn.isClosed()) return;
@@ -284,6 +320,7 @@ export class StreamOpener {
             shard,
             positions.get(shard) ?? 'earliest',
             this.options.replayPageSize,
+            since,
           );
           if (page.verdict !== 'ok') throw new Error(`history ${page.verdict} during replay`);
           await this.#writePage(conn, page.events, positions);
@@ -298,15 +335,18 @@ export class StreamOpener {
     events: readonly BrokerEvent[],
     positions: Map<number, Cursor>,
   ): Promise<void> {
-    if (events.length === 0) return;
     let chunk = '';
     let written = 0;
     for (const event of events) {
       if (isAtOrBelow(event.cursor, positions.get(event.cursor.shard))) continue;
+      // A history page holds every event of the shard; only matching ones are sent, but the
+      // position moves past the others too so a later page does not read them again.
       positions.set(event.cursor.shard, event.cursor);
+      if (!matchesAny(conn.patterns, event.topic)) continue;
       chunk += this.#frameAt(conn, event, positions);
       written += 1;
     }
+    if (written === 0) return;
     conn.delivered += written;
     this.deps.metrics.eventsReplayed.inc(written);
     this.deps.metrics.eventsDelivered.inc(written);
@@ -351,6 +391,11 @@ function shardsOf(patterns: readonly Pattern[], broker: Broker): number[] {
     shards.add(broker.shardOf(first));
   }
   return [...shards].sort((a, b) => a - b);
+}
+
+function matchesAny(patterns: readonly Pattern[], topic: string): boolean {
+  for (const pattern of patterns) if (matches(pattern, topic)) return true;
+  return false;
 }
 
 function idOf(positions: ReadonlyMap<number, Cursor>): string | undefined {

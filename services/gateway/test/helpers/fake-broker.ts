@@ -60,9 +60,15 @@ export class FakeBroker implements Broker {
         }
         sink.onEvent(event);
       },
-      onUp: () => sink.onUp(),
-      onDown: () => sink.onDown(),
-      onGap: (shard) => sink.onGap(shard),
+      onUp: () => {
+        sink.onUp();
+      },
+      onDown: () => {
+        sink.onDown();
+      },
+      onGap: (shard) => {
+        sink.onGap(shard);
+      },
     });
   }
 
@@ -132,4 +138,12 @@ export class FakeBroker implements Broker {
     this.#up = true;
     this.#sink?.onUp();
   }
+}
+
+/** The fixture's broker as a FakeBroker (fails the test when it is another kind). */
+export function fakeBrokerOf(fixture: { readonly broker: Broker }): FakeBroker {
+  if (!(fixture.broker instanceof FakeBroker)) {
+    throw new Error(`expected the fake broker, got ${fixture.broker.kind}`);
+  }
+  return fixture.broker;
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BROKER_KINDS, startGateway } from '../helpers/gateway-fixture.js';
-import { FakeBroker } from '../helpers/fake-broker.js';
+import { fakeBrokerOf } from '../helpers/fake-broker.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
 
 describe.each(BROKER_KINDS)('delivery (%s broker)', (brokerKind) => {
@@ -70,7 +70,7 @@ describe.each(BROKER_KINDS)('delivery (%s broker)', (brokerKind) => {
 describe('hand-off with a slow subscription confirmation (fake broker)', () => {
   it('writes ": ok" only after the interest is live', async () => {
     await using gw = await startGateway({ brokerKind: 'fake' });
-    const broker = gw.broker as FakeBroker;
+    const broker = fakeBrokerOf(gw);
     broker.confirmDelayMs = 300;
     const started = Date.now();
     const stream = await SseStream.open(`${gw.publicUrl}/subscribe/slow`);
@@ -82,7 +82,7 @@ describe('hand-off with a slow subscription confirmation (fake broker)', () => {
 
   it('delivers events published while the confirmation was pending once they are in history', async () => {
     await using gw = await startGateway({ brokerKind: 'fake' });
-    const broker = gw.broker as FakeBroker;
+    const broker = fakeBrokerOf(gw);
     broker.confirmDelayMs = 200;
     const first = await gw.publish('resume', 'before');
     const opening = SseStream.open(`${gw.publicUrl}/subscribe/resume`, {
@@ -100,7 +100,7 @@ describe('hand-off with a slow subscription confirmation (fake broker)', () => {
 
   it('closes the streams of a shard on a relay gap; the client resumes the missed event from history', async () => {
     await using gw = await startGateway({ brokerKind: 'fake' });
-    const broker = gw.broker as FakeBroker;
+    const broker = fakeBrokerOf(gw);
     const stream = await subscribe(`${gw.publicUrl}/subscribe/gap`);
     const seen = await gw.publish('gap', 'seen');
     await stream.waitForEvents(1);
