@@ -113,7 +113,13 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   );
   const maintenance = new Maintenance(config, { broker, dispatcher, registry, metrics, log });
   const replicaId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const stats = new ReplicaStatsCollector(replicaId, { broker, dispatcher, registry, metrics, log });
+  const stats = new ReplicaStatsCollector(replicaId, {
+    broker,
+    dispatcher,
+    registry,
+    metrics,
+    log,
+  });
 
   if (!auth.isEnabled && config.nodeEnv === 'production') {
     log.warn('no AUTH_* setting: anyone may subscribe to any topic (SPEC 6 development default)');
@@ -128,15 +134,22 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
         log.info({ broker: broker.kind }, 'broker connection up');
       },
       onDown: () => {
-        log.warn({ broker: broker.kind }, 'broker connection down; new streams are turned away until it is back');
+        log.warn(
+          { broker: broker.kind },
+          'broker connection down; new streams are turned away until it is back',
+        );
       },
       onGap: (shard: number) => {
-        log.warn({ shard }, 'events may have been missed on a shard; closing its streams so clients resume');
+        log.warn(
+          { shard },
+          'events may have been missed on a shard; closing its streams so clients resume',
+        );
         registry.closeShard(shard, 'broker_gap');
       },
     };
     await broker.start(sink);
-    for (let shard = 0; shard < broker.shardCount; shard++) dispatcher.advance(await broker.head(shard));
+    for (let shard = 0; shard < broker.shardCount; shard++)
+      dispatcher.advance(await broker.head(shard));
     readiness.markReady();
     maintenance.start();
     stats.start();
@@ -158,12 +171,33 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   const publishLimits = { maxEventBytes: config.maxEventBytes, maxBodyBytes: config.maxBodyBytes };
   const publicApp = createPublicApp(
     config.corsOrigins,
-    [subscribe, publishRoute({ broker, metrics, access: publicPublishAccess(auth, config.playground), limits: publishLimits })],
+    [
+      subscribe,
+      publishRoute({
+        broker,
+        metrics,
+        access: publicPublishAccess(auth, config.playground),
+        limits: publishLimits,
+      }),
+    ],
     log,
   );
   const adminApp = createAdminApp(
-    adminRouter({ readiness, broker, stats, metricsRegistry: metrics.registry, connections: registry }),
-    [publishRoute({ broker, metrics, access: adminPublishAccess(config.adminToken), limits: publishLimits })],
+    adminRouter({
+      readiness,
+      broker,
+      stats,
+      metricsRegistry: metrics.registry,
+      connections: registry,
+    }),
+    [
+      publishRoute({
+        broker,
+        metrics,
+        access: adminPublishAccess(config.adminToken),
+        limits: publishLimits,
+      }),
+    ],
     log,
   );
 
@@ -172,7 +206,8 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
     log,
     metrics,
     ready: () => started,
-    middleware: (mw = {}) => mountable(mw.prefix ?? '', [errorHandler(log), cors(config.corsOrigins), subscribe]),
+    middleware: (mw = {}) =>
+      mountable(mw.prefix ?? '', [errorHandler(log), cors(config.corsOrigins), subscribe]),
     callback: () => publicApp.callback(),
     adminCallback: () => adminApp.callback(),
     async publish(topic, data, publishOptions = {}) {
@@ -186,9 +221,9 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
         },
         publishLimits,
       );
-      const [id] = await broker.publish([input]);
-      metrics.eventsPublished.inc();
-      return id ?? '';
+      const { ids, stored } = await broker.publish([input]);
+      metrics.eventsPublished.inc(stored);
+      return ids[0] ?? '';
     },
     async stats() {
       const replica = stats.snapshot();
@@ -197,7 +232,10 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
     },
     async drain(overMs = Math.floor(config.shutdownGraceMs * 0.8)) {
       readiness.markDraining();
-      log.info({ connections: registry.size, overMs }, 'draining: closing streams spread over the grace period');
+      log.info(
+        { connections: registry.size, overMs },
+        'draining: closing streams spread over the grace period',
+      );
       await registry.drainGradually(overMs, 'shutdown');
     },
     async close() {

@@ -2,7 +2,14 @@
  * `@ssehub/gateway` as a library (SPEC 12): `createGateway(options)` and the types around it.
  */
 export { createGateway } from './gateway.js';
-export type { Gateway, GatewayInjections, MiddlewareOptions, PublishOptions, RequestHandler, StatsView } from './gateway.js';
+export type {
+  Gateway,
+  GatewayInjections,
+  MiddlewareOptions,
+  PublishOptions,
+  RequestHandler,
+  StatsView,
+} from './gateway.js';
 export { ConfigError, loadConfig, resolveConfig } from './config.js';
 export type { GatewayConfig, GatewayOptions } from './config.js';
 export { GatewayError, ERROR_STATUS } from './errors.js';
@@ -14,6 +21,7 @@ export type {
   HistoryPage,
   Interest,
   PublishInput,
+  PublishResult,
   ReadStart,
   ReplicaRegistry,
   ReplicaStats,

@@ -37,6 +37,14 @@ export interface PublishInput {
   readonly idempotencyKey: string | undefined;
 }
 
+/** What a publish did. */
+export interface PublishResult {
+  /** One id per input, in order; a repeated idempotency key gives the first publish's id. */
+  readonly ids: string[];
+  /** Events actually stored (inputs minus idempotent repeats). */
+  readonly stored: number;
+}
+
 /** The result of a history read. */
 export type HistoryPage =
   | {
@@ -125,11 +133,11 @@ export interface Broker {
   /** True while the broker connection is up. */
   isUp(): boolean;
   /**
-   * Stores then relays a batch. Resolves to one id per input, in order. Rejects with a
-   * GatewayError: IDEMPOTENCY_CONFLICT (nothing of that shard stored), BROKER_UNAVAILABLE
-   * (with `ids` when part of a multi-shard batch was stored).
+   * Stores then relays a batch. Resolves to one id per input, in order, and how many were
+   * stored. Rejects with a GatewayError: IDEMPOTENCY_CONFLICT (nothing of that shard stored),
+   * BROKER_UNAVAILABLE (with `ids` when part of a multi-shard batch was stored).
    */
-  publish(batch: readonly PublishInput[]): Promise<string[]>;
+  publish(batch: readonly PublishInput[]): Promise<PublishResult>;
   /** Makes the patterns live for this replica; resolves only once they are. */
   acquire(patterns: readonly Pattern[]): Promise<Interest>;
   /** The newest position of a shard (for fresh connections and resets). */

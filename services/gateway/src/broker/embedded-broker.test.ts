@@ -45,7 +45,9 @@ const input = (topic: string, data: string, extra: Partial<PublishInput> = {}): 
 });
 
 async function publishMany(broker: EmbeddedBroker, count: number, topic = 't'): Promise<string[]> {
-  return broker.publish(Array.from({ length: count }, (_, i) => input(topic, `e${i + 1}`)));
+  return broker
+    .publish(Array.from({ length: count }, (_, i) => input(topic, `e${i + 1}`)))
+    .then((r) => r.ids);
 }
 
 function cursorOf(id: string): Cursor {
@@ -98,10 +100,9 @@ describe('EmbeddedBroker: publishing and ids', () => {
 
   it('hands each event to the sink in order, with its cursor and publish time', async () => {
     const h = await harness();
-    const ids = await h.broker.publish([
-      input('a/b', 'one', { event: 'named' }),
-      input('c', 'two'),
-    ]);
+    const ids = await h.broker
+      .publish([input('a/b', 'one', { event: 'named' }), input('c', 'two')])
+      .then((r) => r.ids);
     expect(h.received).toEqual([
       {
         topic: 'a/b',
@@ -133,7 +134,7 @@ describe('EmbeddedBroker: publishing and ids', () => {
     expect(broker.isUp()).toBe(true);
     await broker.close();
     expect(broker.isUp()).toBe(false);
-    const err = await rejection(broker.publish([input('t', 'x')]));
+    const err = await rejection(broker.publish([input('t', 'x')]).then((r) => r.ids));
     expect(err.code).toBe('BROKER_UNAVAILABLE');
   });
 });
@@ -141,8 +142,12 @@ describe('EmbeddedBroker: publishing and ids', () => {
 describe('EmbeddedBroker: idempotency', () => {
   it('returns the first id for a repeat and publishes nothing', async () => {
     const h = await harness();
-    const [first] = await h.broker.publish([input('t', 'x', { idempotencyKey: 'k1' })]);
-    const [again] = await h.broker.publish([input('t', 'x', { idempotencyKey: 'k1' })]);
+    const [first] = await h.broker
+      .publish([input('t', 'x', { idempotencyKey: 'k1' })])
+      .then((r) => r.ids);
+    const [again] = await h.broker
+      .publish([input('t', 'x', { idempotencyKey: 'k1' })])
+      .then((r) => r.ids);
     expect(again).toBe(first);
     expect(h.received).toHaveLength(1);
     expect(await h.broker.historyLength()).toBe(1);
@@ -150,13 +155,15 @@ describe('EmbeddedBroker: idempotency', () => {
 
   it('answers IDEMPOTENCY_CONFLICT for other content and stores nothing of the batch', async () => {
     const h = await harness();
-    await h.broker.publish([input('t', 'x', { idempotencyKey: 'k1' })]);
+    await h.broker.publish([input('t', 'x', { idempotencyKey: 'k1' })]).then((r) => r.ids);
     for (const changed of [
       input('t', 'y', { idempotencyKey: 'k1' }),
       input('u', 'x', { idempotencyKey: 'k1' }),
       input('t', 'x', { idempotencyKey: 'k1', event: 'named' }),
     ]) {
-      const err = await rejection(h.broker.publish([input('t', 'before'), changed]));
+      const err = await rejection(
+        h.broker.publish([input('t', 'before'), changed]).then((r) => r.ids),
+      );
       expect(err.code).toBe('IDEMPOTENCY_CONFLICT');
     }
     expect(h.received.map((e) => e.data)).toEqual(['x']);
@@ -165,19 +172,23 @@ describe('EmbeddedBroker: idempotency', () => {
 
   it('applies the same rule to a key repeated inside one batch', async () => {
     const h = await harness();
-    const ids = await h.broker.publish([
-      input('t', 'x', { idempotencyKey: 'k' }),
-      input('t', 'other'),
-      input('t', 'x', { idempotencyKey: 'k' }),
-    ]);
+    const ids = await h.broker
+      .publish([
+        input('t', 'x', { idempotencyKey: 'k' }),
+        input('t', 'other'),
+        input('t', 'x', { idempotencyKey: 'k' }),
+      ])
+      .then((r) => r.ids);
     expect(ids[2]).toBe(ids[0]);
     expect(ids[1]).not.toBe(ids[0]);
     expect(h.received.map((e) => e.data)).toEqual(['x', 'other']);
     const err = await rejection(
-      h.broker.publish([
-        input('t', 'a', { idempotencyKey: 'j' }),
-        input('t', 'b', { idempotencyKey: 'j' }),
-      ]),
+      h.broker
+        .publish([
+          input('t', 'a', { idempotencyKey: 'j' }),
+          input('t', 'b', { idempotencyKey: 'j' }),
+        ])
+        .then((r) => r.ids),
     );
     expect(err.code).toBe('IDEMPOTENCY_CONFLICT');
     expect(h.received).toHaveLength(2);
@@ -185,11 +196,17 @@ describe('EmbeddedBroker: idempotency', () => {
 
   it('forgets a key after IDEMPOTENCY_TTL_MS (injected clock)', async () => {
     const h = await harness({ idempotencyTtlMs: 500 });
-    const [first] = await h.broker.publish([input('t', 'x', { idempotencyKey: 'k' })]);
+    const [first] = await h.broker
+      .publish([input('t', 'x', { idempotencyKey: 'k' })])
+      .then((r) => r.ids);
     h.time += 499;
-    expect(await h.broker.publish([input('t', 'x', { idempotencyKey: 'k' })])).toEqual([first]);
+    expect(
+      await h.broker.publish([input('t', 'x', { idempotencyKey: 'k' })]).then((r) => r.ids),
+    ).toEqual([first]);
     h.time += 1;
-    const [second] = await h.broker.publish([input('t', 'x', { idempotencyKey: 'k' })]);
+    const [second] = await h.broker
+      .publish([input('t', 'x', { idempotencyKey: 'k' })])
+      .then((r) => r.ids);
     expect(second).not.toBe(first);
     expect(h.received).toHaveLength(2);
   });
@@ -251,7 +268,7 @@ describe('EmbeddedBroker: readAfter verdicts', () => {
     const h = await harness({ historyTtlMs: 300 });
     await publishMany(h.broker, 3);
     h.time += 200;
-    await h.broker.publish([input('t', 'e4')]);
+    await h.broker.publish([input('t', 'e4')]).then((r) => r.ids);
     h.time += 150; // e1..e3 are 350 ms old, e4 is 150 ms old
     expect(await h.broker.readAfter(0, at(1), 10)).toEqual({ verdict: 'trimmed' });
     expect(dataOf(await h.broker.readAfter(0, at(3), 10))).toEqual(['e4']);

@@ -13,6 +13,7 @@ import type {
   HistoryPage,
   Interest,
   PublishInput,
+  PublishResult,
   ReadStart,
 } from './broker.js';
 import { HistoryRing } from './history-ring.js';
@@ -67,7 +68,7 @@ export class EmbeddedBroker implements Broker {
     return !this.#closed;
   }
 
-  publish(batch: readonly PublishInput[]): Promise<string[]> {
+  publish(batch: readonly PublishInput[]): Promise<PublishResult> {
     if (this.#closed) {
       return Promise.reject(new GatewayError('BROKER_UNAVAILABLE', 'The broker is closed.'));
     }
@@ -79,7 +80,7 @@ export class EmbeddedBroker implements Broker {
     }
   }
 
-  #publish(batch: readonly PublishInput[]): string[] {
+  #publish(batch: readonly PublishInput[]): PublishResult {
     const now = this.#now();
     // Pass 1 decides every event before anything is stored: one shard, all or nothing (SPEC 7).
     const digests = batch.map((e) =>
@@ -136,7 +137,7 @@ export class EmbeddedBroker implements Broker {
       stored.push(event);
     }
     for (const event of stored) this.#sink?.onEvent(event);
-    return ids;
+    return { ids, stored: stored.length };
   }
 
   acquire(_patterns: readonly Pattern[]): Promise<Interest> {

@@ -16,6 +16,7 @@ import type {
   HistoryPage,
   Interest,
   PublishInput,
+  PublishResult,
   ReadStart,
 } from '../../src/index.js';
 import { EmbeddedBroker, GatewayError, type EmbeddedBrokerOptions } from '../../src/index.js';
@@ -76,7 +77,7 @@ export class FakeBroker implements Broker {
     return this.#up && this.inner.isUp();
   }
 
-  publish(batch: readonly PublishInput[]): Promise<string[]> {
+  publish(batch: readonly PublishInput[]): Promise<PublishResult> {
     if (!this.#up) {
       return Promise.reject(new GatewayError('BROKER_UNAVAILABLE', 'fake broker: down'));
     }

@@ -100,8 +100,8 @@ export function publishRoute(deps: PublishRouteDeps): Koa.Middleware {
       ({ batch, events } = parseJsonPublish(body, headerKey, deps.limits));
       for (const e of events) grant.check(e.topic);
     }
-    const ids = await deps.broker.publish(events);
-    deps.metrics.eventsPublished.inc(events.length);
+    const { ids, stored } = await deps.broker.publish(events);
+    deps.metrics.eventsPublished.inc(stored);
     ctx.status = 200;
     ctx.body = batch ? { ids } : { id: ids[0] };
   };
