@@ -3,12 +3,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/reports/**', '**/.turbo/**', '**/bench-dist/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/reports/**',
+      '**/.turbo/**',
+      '**/bench-dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -17,11 +29,21 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-non-null-assertion': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'max-params': ['error', 4],
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@ssehub/*/src', '@ssehub/*/src/*'], message: 'Import the package entry, not its src.' }] },
+        {
+          patterns: [
+            {
+              group: ['@ssehub/*/src', '@ssehub/*/src/*'],
+              message: 'Import the package entry, not its src.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -30,12 +52,22 @@ export default tseslint.config(
     files: ['services/gateway/src/**/*.ts'],
     ignores: ['services/gateway/src/config.ts', 'services/gateway/src/main.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Use loadConfig()' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Use loadConfig()' },
+      ],
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          patterns: [{ group: ['@ssehub/*/src', '@ssehub/*/src/*'], message: 'Import the package entry, not its src.' }],
-          paths: [{ name: '@ssehub/publisher', message: 'The gateway never imports the publisher SDK.' }],
+          patterns: [
+            {
+              group: ['@ssehub/*/src', '@ssehub/*/src/*'],
+              message: 'Import the package entry, not its src.',
+            },
+          ],
+          paths: [
+            { name: '@ssehub/publisher', message: 'The gateway never imports the publisher SDK.' },
+          ],
         },
       ],
     },

@@ -46,7 +46,11 @@ function listen(server: http.Server): Promise<string> {
 
 function closeServer(server: http.Server): Promise<void> {
   server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => { resolve(); }));
+  return new Promise((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
 }
 
 async function gatewayTarget(): Promise<Target> {

@@ -6,7 +6,11 @@ import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 
-export function createAdminApp(router: Router, routes: readonly Koa.Middleware[], log: Logger): Koa {
+export function createAdminApp(
+  router: Router,
+  routes: readonly Koa.Middleware[],
+  log: Logger,
+): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(errorHandler(log));

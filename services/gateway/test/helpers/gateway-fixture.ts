@@ -72,7 +72,11 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayF
     await gateway.close();
     for (const server of [publicServer, adminServer]) {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     }
   };
   return {

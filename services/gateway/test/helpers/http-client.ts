@@ -9,7 +9,7 @@ export interface JsonResponse {
 export async function request(url: string, init: RequestInit = {}): Promise<JsonResponse> {
   const res = await fetch(url, init);
   const text = await res.text();
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = JSON.parse(text) as unknown;
   } catch {

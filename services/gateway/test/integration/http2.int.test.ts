@@ -114,7 +114,9 @@ describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
         HOST: '127.0.0.1',
         TLS_CERT: join(dir, 'cert.pem'),
         TLS_KEY: join(dir, 'key.pem'),
-        MAX_CONNECTION_AGE_MS: '1500',
+        // Age closes land 2000..2400 ms after opening, checked every 250 ms (HEARTBEAT_MS / 4).
+        MAX_CONNECTION_AGE_MS: '2000',
+        HEARTBEAT_MS: '1000',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -165,10 +167,11 @@ describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
         goaway = true;
       });
       const first = await openH2(session, '/subscribe/age');
-      await new Promise((r) => setTimeout(r, 1000));
+      // Far enough apart that the second stream cannot reach its age before the first does.
+      await new Promise((r) => setTimeout(r, 1500));
       const second = await openH2(session, '/subscribe/age');
       await until(() => second.text.startsWith(': ok\n'), ': ok on the second stream');
-      await until(() => first.ended, 'the first stream to reach MAX_CONNECTION_AGE_MS', 4000);
+      await until(() => first.ended, 'the first stream to reach MAX_CONNECTION_AGE_MS', 6000);
       // The close sent a GOAWAY (new requests go to a new connection), but the second stream,
       // opened earlier on the same connection and younger than the limit, still receives.
       expect(second.ended).toBe(false);

@@ -50,7 +50,10 @@ function parsePatterns(q: SubscriptionQuery): Pattern[] {
   if (q.pathTopic !== undefined) {
     const decoded = safeDecode(q.pathTopic);
     if (decoded === undefined) {
-      throw new GatewayError('INVALID_TOPIC', 'The topic in the path is not valid percent-encoding.');
+      throw new GatewayError(
+        'INVALID_TOPIC',
+        'The topic in the path is not valid percent-encoding.',
+      );
     }
     // The path holds a topic, not a pattern: `*` there is INVALID_TOPIC (SPEC 3).
     return [subtreePattern(asGatewayError(() => parseTopic(decoded)))];

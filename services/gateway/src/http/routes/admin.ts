@@ -5,7 +5,7 @@
 import Router from '@koa/router';
 import { overlaps, parsePattern, ProtocolError } from '@ssehub/protocol';
 import type { Registry } from 'prom-client';
-import type { Broker } from '../../broker/broker.js';
+import type { Broker, ReplicaStats } from '../../broker/broker.js';
 import { GatewayError } from '../../errors.js';
 import type { Readiness } from '../../lifecycle/readiness.js';
 import type { ReplicaStatsCollector } from '../../observability/replica-stats.js';
@@ -39,22 +39,36 @@ export function adminRouter(deps: AdminRouteDeps): Router {
     ctx.body = await deps.metricsRegistry.metrics();
   });
 
-  router.get('/admin/api/stats', async (ctx) => {
+  const statsView = async (): Promise<{ replica: ReplicaStats; replicas: ReplicaStats[] }> => {
     const replica = deps.stats.snapshot();
     const others = await deps.broker.registry.replicas();
-    const replicas = [replica, ...others.filter((r) => r.id !== replica.id)];
-    ctx.body = { replica, replicas };
+    return { replica, replicas: [replica, ...others.filter((r) => r.id !== replica.id)] };
+  };
+
+  router.get('/admin/api/stats', async (ctx) => {
+    ctx.body = await statsView();
+  });
+
+  // The status page: the same figures for a person, refreshed every few seconds without script.
+  router.get('/admin', async (ctx) => {
+    const { replica, replicas } = await statsView();
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = statusPage(replica, replicas, deps.readiness.phase, deps.broker.isUp());
   });
 
   // Authenticated subjects whose subscriptions overlap the pattern, cluster-wide.
   router.get('/admin/api/presence', async (ctx) => {
     const raw = ctx.query['topic'];
-    const text = typeof raw === 'string' && raw !== '' ? raw : '**';
+    if (Array.isArray(raw))
+      throw new GatewayError('INVALID_TOPIC', 'Give one topic pattern: ?topic=<pattern>.');
+    // No `topic` at all asks about everyone; an empty one is an invalid pattern like any other.
     let pattern;
     try {
-      pattern = parsePattern(text);
+      pattern = parsePattern(raw ?? '**');
     } catch (err) {
-      if (err instanceof ProtocolError) throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
+      if (err instanceof ProtocolError)
+        throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
       throw err;
     }
     // This replica's own entries live; the others' as they last reported them.
@@ -67,9 +81,65 @@ export function adminRouter(deps: AdminRouteDeps): Router {
     }
     ctx.body = {
       topic: pattern.source,
-      subjects: [...bySubject].map(([sub, connections]) => ({ sub, connections })),
+      subjects: [...bySubject]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([sub, connections]) => ({ sub, connections })),
     };
   });
 
   return router;
+}
+
+/** Seconds between refreshes of the status page. */
+const STATUS_REFRESH_S = 5;
+
+const COLUMNS = [
+  'id',
+  'connections',
+  'subscriptions',
+  'topics',
+  'eventsInPerSec',
+  'eventsOutPerSec',
+  'startedAt',
+] as const;
+
+function statusPage(
+  replica: ReplicaStats,
+  replicas: readonly ReplicaStats[],
+  phase: string,
+  brokerUp: boolean,
+): string {
+  const cell = (value: unknown): string =>
+    `<td>${escapeHtml(typeof value === 'string' || typeof value === 'number' ? String(value) : '')}</td>`;
+  const rows = replicas
+    .map(
+      (r) =>
+        `<tr${r.id === replica.id ? ' class="self"' : ''}>${COLUMNS.map((c) => cell(r[c])).join('')}</tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="${STATUS_REFRESH_S}">
+<title>ssehub status</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}.self{font-weight:bold}</style>
+</head>
+<body>
+<h1>ssehub</h1>
+<p>This replica: <code>${escapeHtml(replica.id)}</code>, ${escapeHtml(phase)}, broker ${brokerUp ? 'up' : 'down'}.
+JSON: <a href="/admin/api/stats">/admin/api/stats</a>, <a href="/admin/api/presence">/admin/api/presence</a>, <a href="/metrics">/metrics</a>.</p>
+<table>
+<thead><tr>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -11,6 +11,7 @@ import { GatewayError, toGatewayError, type ErrorCode } from '../../errors.js';
 import type { Readiness } from '../../lifecycle/readiness.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ConnectionLimits } from '../../stream/connection-limits.js';
+import type { SseResponse } from '../../stream/sse-connection.js';
 import type { StreamOpener } from '../../stream/stream-opener.js';
 import { clientAddress } from '../request/client-address.js';
 import {
@@ -49,6 +50,26 @@ export function subscribeRoute(deps: SubscribeRouteDeps): Koa.Middleware {
       ctx.set('allow', 'GET, OPTIONS');
       throw new GatewayError('METHOD_NOT_ALLOWED', 'Subscribe with GET.');
     }
+    // Watch for the client leaving from the start: the checks below await (token verification,
+    // the broker's confirmation, the first history reads), and a 'close' missed before the
+    // listener existed would start a stream on a dead socket that nothing ever closes.
+    let closed = false;
+    const onClose = (): void => {
+      closed = true;
+    };
+    ctx.res.once('close', onClose);
+    try {
+      await handle(ctx, pathTopic, () => closed || isGone(ctx.res));
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+  };
+
+  async function handle(
+    ctx: Koa.Context,
+    pathTopic: string | null,
+    clientGone: () => boolean,
+  ): Promise<void> {
     const isEventSource = wantsEventStream(ctx.get('accept') || undefined);
     const reject = (code: ErrorCode, message: string, cause?: unknown): void => {
       deps.metrics.connectionsRejected.inc({ code });
@@ -99,6 +120,17 @@ export function subscribeRoute(deps: SubscribeRouteDeps): Koa.Middleware {
       return;
     }
 
+    // HEAD gets the head a GET would get, and holds no stream or slot.
+    if (ctx.method === 'HEAD') {
+      ctx.respond = false;
+      ctx.res.writeHead(
+        200,
+        sseHeaders(ctx.req.httpVersionMajor >= 2, stringHeaders(ctx.response.headers)),
+      );
+      ctx.res.end();
+      return;
+    }
+
     // 429
     const ip = clientAddress(ctx.req, deps.trustProxy);
     const slot = deps.limits.tryAcquire(ip, principal?.sub);
@@ -107,11 +139,11 @@ export function subscribeRoute(deps: SubscribeRouteDeps): Koa.Middleware {
       return;
     }
 
-    const client = { gone: false };
-    const onClose = (): void => {
-      client.gone = true;
-    };
-    ctx.res.once('close', onClose);
+    if (clientGone()) {
+      // Left during the checks: nothing was acquired beyond the slot.
+      slot.release();
+      return;
+    }
     let prepared;
     try {
       prepared = await deps.opener.prepare({
@@ -127,10 +159,8 @@ export function subscribeRoute(deps: SubscribeRouteDeps): Koa.Middleware {
       const e = toGatewayError(err);
       reject(e.code, e.message, err);
       return;
-    } finally {
-      ctx.res.off('close', onClose);
     }
-    if (client.gone) {
+    if (clientGone()) {
       prepared.cancel();
       return;
     }
@@ -138,8 +168,16 @@ export function subscribeRoute(deps: SubscribeRouteDeps): Koa.Middleware {
     const socket = ctx.req.socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    prepared.start(ctx.res, sseHeaders(ctx.req.httpVersionMajor >= 2, stringHeaders(ctx.response.headers)));
-  };
+    prepared.start(
+      ctx.res,
+      sseHeaders(ctx.req.httpVersionMajor >= 2, stringHeaders(ctx.response.headers)),
+    );
+  }
+}
+
+/** True once the client's side of the response is gone (socket closed, or HTTP/2 stream closed). */
+function isGone(res: SseResponse): boolean {
+  return 'stream' in res ? res.stream.destroyed || res.stream.closed : res.destroyed;
 }
 
 /**
