@@ -100,9 +100,10 @@ interface Plan {
   readonly overflowsAtRead: number;
 }
 
-let nextConnectionNumber = 0;
-
 export class StreamOpener {
+  /** Numbers this gateway's connections, for log lines (`<pid>-<n>` in base 36). */
+  #nextConnectionNumber = 0;
+
   constructor(
     private readonly options: StreamOpenerOptions,
     private readonly deps: StreamOpenerDeps,
@@ -117,7 +118,7 @@ export class StreamOpener {
     const age = this.options.maxConnectionAgeMs;
     let attached = false;
     const conn = new SseConnection({
-      id: `${process.pid.toString(36)}-${(nextConnectionNumber++).toString(36)}`,
+      id: `${process.pid.toString(36)}-${(this.#nextConnectionNumber++).toString(36)}`,
       patterns: req.patterns,
       shards: shardsOf(req.patterns, broker),
       envelope: req.envelope,
