@@ -90,7 +90,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   const config = resolveConfig(pickSettings(options));
   const log = options.logger ?? createLogger({ level: config.logLevel });
   const broker = options.broker ?? createBroker(config);
-  const auth = options.authenticator ?? openAuthenticator;
+  const auth = options.authenticator ?? defaultAuthenticator(config);
   const readiness = new Readiness();
   const registry = new ConnectionRegistry();
   const metrics = createMetrics({
@@ -108,6 +108,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
       maxBufferedBytes: config.maxBufferedBytes,
       maxConnectionAgeMs: config.maxConnectionAgeMs,
       replayPageSize: REPLAY_PAGE_SIZE,
+      replayStallMs: Math.max(5000, 2 * config.heartbeatMs),
     },
     { broker, dispatcher, registry, pages, metrics, log },
   );
@@ -264,6 +265,17 @@ function createBroker(config: GatewayConfig): Broker {
     historyTtlMs: config.historyTtlMs,
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
+}
+
+function defaultAuthenticator(config: GatewayConfig): Authenticator {
+  if (config.auth.kind !== 'none') {
+    // JWT verification is not built yet: an auth setting that silently protected nothing would
+    // be worse than refusing to start.
+    throw new Error(
+      'An AUTH_* setting (AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL) was given, but this build has no JWT verification yet, so it would protect nothing. Unset it, or put an authenticating proxy in front.',
+    );
+  }
+  return openAuthenticator;
 }
 
 /** The settings part of the options (injections are not settings). */

@@ -8,11 +8,21 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, HelpRequested, configHelp, describeConfig, loadConfig, type GatewayConfig } from './config.js';
+import {
+  ConfigError,
+  HelpRequested,
+  configHelp,
+  describeConfig,
+  loadConfig,
+  type GatewayConfig,
+} from './config.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
 
 type AnyServer = http.Server | http2.Http2SecureServer;
+
+/** How long shutdown waits for the listeners to close once every stream is gone, in ms. */
+const LISTENER_CLOSE_WAIT_MS = 1000;
 
 function readConfig(): GatewayConfig {
   try {
@@ -74,6 +84,50 @@ async function main(): Promise<void> {
   admin.keepAliveTimeout = config.keepAliveTimeoutMs;
   admin.headersTimeout = config.keepAliveTimeoutMs + 1000;
 
+  let stopping = false;
+  const stop = async (signal: string, drainMs: number): Promise<void> => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, drainMs }, 'stopping');
+    try {
+      await gateway.drain(drainMs);
+      await gateway.close();
+      // Every stream is closed by now; idle keep-alive sockets are cut. An HTTP/2 server has no
+      // closeAllConnections, and a client may keep its session open after the GOAWAY, so the
+      // wait for the listeners is bounded.
+      const closed = Promise.all(
+        [pub, admin].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => {
+                resolve();
+              });
+              if ('closeAllConnections' in s) s.closeAllConnections();
+            }),
+        ),
+      );
+      await Promise.race([
+        closed,
+        new Promise((resolve) => setTimeout(resolve, LISTENER_CLOSE_WAIT_MS).unref()),
+      ]);
+    } catch (err) {
+      log.fatal({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    log.info('stopped');
+    process.exit(0);
+  };
+  // Installed before listening and before the broker is reached, so a SIGTERM during a slow
+  // start still stops cleanly. `on`, not `once`: a second signal while draining must reach
+  // `stop` (exit now), not Node's default handler. SIGTERM (Kubernetes, docker stop) spreads the
+  // closes over 80% of the grace period (SPEC 10); Ctrl-C in a terminal has nobody waiting for a
+  // spread-out drain.
+  process.on('SIGTERM', () => void stop('SIGTERM', Math.floor(config.shutdownGraceMs * 0.8)));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+
   let publicAddress: AddressInfo;
   let adminAddress: AddressInfo;
   try {
@@ -96,40 +150,15 @@ async function main(): Promise<void> {
   const subscribeUrl = `${scheme}://${shown(publicAddress)}:${publicAddress.port}`;
   const adminUrl = `http://${shown(adminAddress)}:${adminAddress.port}`;
   log.info(
-    { public: subscribeUrl, admin: adminUrl, broker: config.redisUrl === undefined ? 'embedded' : 'redis' },
+    {
+      public: subscribeUrl,
+      admin: adminUrl,
+      broker: config.redisUrl === undefined ? 'embedded' : 'redis',
+    },
     `ssehub gateway listening. Try it:\n` +
       `  curl -N ${subscribeUrl}/subscribe/pets\n` +
       `  curl -X POST '${adminUrl}/publish/pets/dogs?event=new-dog' -d Corgi`,
   );
-
-  let stopping = false;
-  const stop = async (signal: string, drainMs: number): Promise<void> => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal, drainMs }, 'stopping');
-    await gateway.drain(drainMs);
-    await gateway.close();
-    await Promise.all(
-      [pub, admin].map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => {
-              resolve();
-            });
-            if ('closeAllConnections' in s) s.closeAllConnections();
-          }),
-      ),
-    );
-    log.info('stopped');
-    process.exit(0);
-  };
-  // SIGTERM (Kubernetes, docker stop): spread the closes over 80% of the grace period (SPEC 10).
-  process.once('SIGTERM', () => void stop('SIGTERM', Math.floor(config.shutdownGraceMs * 0.8)));
-  // Ctrl-C in a terminal: nobody is waiting for a spread-out drain.
-  process.once('SIGINT', () => void stop('SIGINT', 0));
 }
 
 void main();

@@ -26,10 +26,22 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = {
     level: options.level,
     base: { service: 'ssehub-gateway' },
-    redact: { paths: REDACT, censor: '[redacted]' },
+    // A setting that is not set stays absent instead of reading as a redacted secret.
+    redact: {
+      paths: REDACT,
+      censor: (value: unknown) => (value === undefined ? undefined : '[redacted]'),
+    },
   };
   if (options.pretty === true) {
-    return pino(base, pretty({ colorize: true, ignore: 'service,pid,hostname', translateTime: 'HH:MM:ss.l', sync: true }));
+    return pino(
+      base,
+      pretty({
+        colorize: true,
+        ignore: 'service,pid,hostname',
+        translateTime: 'HH:MM:ss.l',
+        sync: true,
+      }),
+    );
   }
   return pino(base);
 }

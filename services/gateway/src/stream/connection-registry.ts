@@ -32,24 +32,22 @@ export class ConnectionRegistry {
     return seen.size;
   }
 
-  /** Authenticated subjects with their stream counts and patterns. */
+  /**
+   * Authenticated subjects' streams, one entry per subject and set of patterns: presence counts
+   * only the streams whose own patterns overlap the asked pattern, so streams of one subject
+   * with different subscriptions must not be merged into one entry.
+   */
   presence(): PresenceEntry[] {
-    const bySubject = new Map<string, { connections: number; patterns: Set<string> }>();
+    const groups = new Map<string, { sub: string; connections: number; patterns: string[] }>();
     for (const conn of this.#connections) {
       if (conn.subject === undefined) continue;
-      let entry = bySubject.get(conn.subject);
-      if (entry === undefined) {
-        entry = { connections: 0, patterns: new Set() };
-        bySubject.set(conn.subject, entry);
-      }
-      entry.connections += 1;
-      for (const p of conn.patterns) entry.patterns.add(p.source);
+      const patterns = [...new Set(conn.patterns.map((p) => p.source))].sort();
+      const key = JSON.stringify([conn.subject, patterns]);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { sub: conn.subject, connections: 1, patterns });
+      else group.connections += 1;
     }
-    return [...bySubject].map(([sub, e]) => ({
-      sub,
-      connections: e.connections,
-      patterns: [...e.patterns],
-    }));
+    return [...groups.values()];
   }
 
   /** Closes every stream covering a shard (after a broker gap that could not be backfilled). */

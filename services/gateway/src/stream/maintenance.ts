@@ -69,7 +69,9 @@ export class Maintenance {
         continue;
       }
       if (now - conn.lastWriteAt >= this.options.heartbeatMs) this.#heartbeat(conn, dispatcher);
-      totalBuffered += conn.bufferedBytes;
+      // Replaying streams hold at most a page and are paced, not cut off (SPEC 5): only live
+      // streams count towards the cap and can be shed.
+      if (conn.state === 'live') totalBuffered += conn.bufferedBytes;
     }
     if (totalBuffered > this.options.maxTotalBufferedBytes) this.#shedLargest(totalBuffered);
   }
@@ -110,7 +112,7 @@ export class Maintenance {
   /** Past the replica-wide cap, the streams holding the most unsent bytes go first (SPEC 10). */
   #shedLargest(total: number): void {
     const bySize = [...this.deps.registry]
-      .filter((c) => c.bufferedBytes > 0)
+      .filter((c) => c.state === 'live' && c.bufferedBytes > 0)
       .sort((a, b) => b.bufferedBytes - a.bufferedBytes);
     let remaining = total;
     for (const conn of bySize) {

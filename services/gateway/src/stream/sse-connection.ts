@@ -12,6 +12,13 @@ import type { CloseReason } from './close-reason.js';
 
 export type SseResponse = ServerResponse | Http2ServerResponse;
 
+/** Closes after which the unsent bytes are dropped with the socket instead of flushed. */
+const DISCARDS_UNSENT: ReadonlySet<CloseReason> = new Set<CloseReason>([
+  'slow_consumer',
+  'total_buffer_exceeded',
+  'send_failed',
+]);
+
 /** opening: head not written yet; replaying: head written, history being sent; live: fan-out writes directly. */
 export type ConnectionState = 'opening' | 'replaying' | 'live' | 'closed';
 
@@ -49,8 +56,6 @@ export class SseConnection {
   state: ConnectionState = 'opening';
   /** Last time anything was written, in ms since the Unix epoch (drives heartbeats). */
   lastWriteAt = Date.now();
-  /** Unsent bytes as of the last write (an upper bound until the next write or 'drain'). */
-  bufferedBytes = 0;
   /** Events delivered to this stream so far. */
   delivered = 0;
   /** The interest taken for this stream's patterns; released on close. */
@@ -72,6 +77,8 @@ export class SseConnection {
   readonly #maxBufferedBytes: number;
   readonly #onClosed: SseConnectionInit['onClosed'];
   #corked = false;
+  /** Unsent bytes when the current cork began (the burst of this event-loop turn is not "unsent" yet). */
+  #unsentAtCork = 0;
 
   constructor(init: SseConnectionInit) {
     this.id = init.id;
@@ -90,12 +97,18 @@ export class SseConnection {
     return this.state === 'closed';
   }
 
+  /**
+   * Bytes written to the response that the socket has not taken yet, read live (a value cached
+   * at the last write would go stale once the socket drains, and the replica-wide cap would then
+   * close streams that hold nothing).
+   */
+  get bufferedBytes(): number {
+    return this.#res?.writableLength ?? 0;
+  }
+
   /** Takes over the response: writes the head and the first chunk in one go. */
   attach(res: SseResponse, headers: Readonly<Record<string, string>>, firstChunk: string): void {
     this.#res = res;
-    res.on('drain', () => {
-      this.bufferedBytes = 0;
-    });
     res.writeHead(200, headers);
     this.#write(firstChunk);
   }
@@ -121,35 +134,47 @@ export class SseConnection {
   }
 
   /**
-   * Writes a live frame. Returns false when the stream was closed instead, because the client
-   * is not reading fast enough (SPEC 10 slow consumers) or the write failed.
+   * Writes a live frame. Returns true when it was accepted (sent or queued), false when the
+   * stream was closed instead, because the client is not reading fast enough (SPEC 10 slow
+   * consumers) or the write failed.
    */
   send(frame: string): boolean {
     if (this.state === 'closed') return false;
     const res = this.#res;
     if (res === undefined) return false;
-    if (res.writableLength > this.#maxBufferedBytes) {
+    // What was left over from earlier turns: frames written in this turn sit in the cork
+    // until the next tick, so a fast reader receiving a burst (a 1000-event batch) is not slow.
+    const unsent = this.#corked ? this.#unsentAtCork : res.writableLength;
+    if (unsent > this.#maxBufferedBytes) {
       this.close('slow_consumer');
       return false;
     }
     this.#coalesce(res);
-    return this.#write(frame);
+    this.#write(frame);
+    return !this.isClosed();
   }
 
   /**
    * Writes a replay chunk without the slow-consumer bound: replay is paced by the socket
-   * instead (SPEC 5). Resolves once the socket has room again, or the stream closed.
+   * instead (SPEC 5). Resolves once the socket has room again, or the stream closed. A client
+   * that takes nothing for `stallMs` has stopped reading, not fallen behind: it is closed as a
+   * slow consumer, so it does not hold its socket and slot forever.
    */
-  async sendPaced(chunk: string): Promise<void> {
+  async sendPaced(chunk: string, stallMs: number): Promise<void> {
     const res = this.#res;
     if (this.state === 'closed' || res === undefined) return;
     if (this.#write(chunk)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
+        clearTimeout(stall);
         res.off('drain', done);
         res.off('close', done);
         resolve();
       };
+      const stall = setTimeout(() => {
+        done();
+        this.close('slow_consumer');
+      }, stallMs);
       res.on('drain', done);
       res.on('close', done);
     });
@@ -169,6 +194,9 @@ export class SseConnection {
       }
       if (reason !== 'client_closed') closeHttp2Session(res);
     }
+    // end() queues the end behind the unsent bytes, which a client that stopped reading never
+    // takes: drop them and the socket, or the memory MAX_(TOTAL_)BUFFERED_BYTES bounds stays held.
+    if (res !== undefined && DISCARDS_UNSENT.has(reason) && !res.destroyed) res.destroy();
     this.interest?.release();
     this.interest = undefined;
     this.#onClosed(this, reason);
@@ -179,9 +207,7 @@ export class SseConnection {
     if (res === undefined || res.writableEnded) return false;
     this.lastWriteAt = Date.now();
     try {
-      const flushed = isHttp2(res) ? res.write(chunk) : res.write(chunk);
-      this.bufferedBytes = res.writableLength;
-      return flushed;
+      return isHttp2(res) ? res.write(chunk) : res.write(chunk);
     } catch {
       this.close('send_failed');
       return false;
@@ -195,6 +221,7 @@ export class SseConnection {
   #coalesce(res: SseResponse): void {
     if (this.#corked || !('cork' in res)) return;
     this.#corked = true;
+    this.#unsentAtCork = res.writableLength;
     res.cork();
     process.nextTick(() => {
       this.#corked = false;

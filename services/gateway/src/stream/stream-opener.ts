@@ -55,6 +55,11 @@ export interface StreamOpenerOptions {
   readonly maxConnectionAgeMs: number;
   /** Events per history read. @defaultValue 200 */
   readonly replayPageSize: number;
+  /**
+   * A replaying client that takes no bytes for this long is closed as a slow consumer, in ms.
+   * @defaultValue twice `HEARTBEAT_MS`, at least 5000
+   */
+  readonly replayStallMs: number;
 }
 
 export interface StreamOpenerDeps {
@@ -225,6 +230,9 @@ export class StreamOpener {
 
     const given =
       start.kind === 'resume' ? new Map(start.cursors.map((c) => [c.shard, c])) : undefined;
+    if (given !== undefined && !isPositionOfThisDeployment(given, conn.shards, this.deps.broker)) {
+      return resetPlan('unknown_id');
+    }
     const verdicts = await Promise.all(
       conn.shards.map(async (shard) => {
         const from: Cursor | 'earliest' = given?.get(shard) ?? 'earliest';
@@ -351,7 +359,7 @@ export class StreamOpener {
     conn.delivered += written;
     this.deps.metrics.eventsReplayed.inc(written);
     this.deps.metrics.eventsDelivered.inc(written);
-    await conn.sendPaced(chunk);
+    await conn.sendPaced(chunk, this.options.replayStallMs);
   }
 
   #goLive(conn: SseConnection, positions: Map<number, Cursor>): void {
@@ -392,6 +400,22 @@ function shardsOf(patterns: readonly Pattern[], broker: Broker): number[] {
     shards.add(broker.shardOf(first));
   }
   return [...shards].sort((a, b) => a - b);
+}
+
+/**
+ * A cursor vector names shards of this deployment, and at least one that the connection covers.
+ * A covered shard it leaves out is read from its oldest retained event: a stream that resumes an
+ * `earliest` replay of several shards has not reached every shard yet (docs/history.md). An id
+ * with shards this deployment does not have, or none of the connection's, is from elsewhere:
+ * `unknown_id` (SPEC 5).
+ */
+function isPositionOfThisDeployment(
+  given: ReadonlyMap<number, Cursor>,
+  shards: readonly number[],
+  broker: Broker,
+): boolean {
+  for (const shard of given.keys()) if (shard >= broker.shardCount) return false;
+  return shards.some((shard) => given.has(shard));
 }
 
 function matchesAny(patterns: readonly Pattern[], topic: string): boolean {

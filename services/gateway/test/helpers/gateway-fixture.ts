@@ -9,6 +9,7 @@ import {
   createGateway,
   type Broker,
   type Gateway,
+  type GatewayInjections,
   type GatewayOptions,
 } from '../../src/index.js';
 import { FakeBroker } from './fake-broker.js';
@@ -29,7 +30,8 @@ export interface GatewayFixture {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export interface StartOptions extends GatewayOptions {
+export interface StartOptions
+  extends GatewayOptions, Pick<GatewayInjections, 'authenticator' | 'logger'> {
   /** @defaultValue 'embedded' */
   readonly brokerKind?: BrokerKind;
   /** A broker instance to use instead of brokerKind. */

@@ -209,6 +209,46 @@ describe.each(BROKER_KINDS)('resume (%s broker)', (brokerKind) => {
     stream.close();
   });
 
+  it('closes a replaying client that takes nothing for twice HEARTBEAT_MS (at least 5 s), not sooner', async () => {
+    // heartbeatMs 1000 gives the 5000 ms floor.
+    await using gw = await startGateway({ brokerKind, heartbeatMs: 1000 });
+    const big = 'x'.repeat(4096);
+    let first = '';
+    // 16 MB of backlog: more than loopback socket buffers take, so the replay must wait.
+    for (let i = 0; i < 4000; i++) {
+      const id = await gw.gateway.publish('stall', big);
+      if (i === 0) first = id;
+    }
+    const stream = await SseStream.open(`${gw.publicUrl}/subscribe/stall?lastEventId=${first}`, {
+      paused: true,
+    });
+    expect(stream.status).toBe(200);
+    await sleep(3000);
+    expect(await metricValue(gw.adminUrl, 'ssehub_connections')).toBe(1);
+    const deadline = Date.now() + 10_000;
+    while ((await metricValue(gw.adminUrl, 'ssehub_connections')) !== 0) {
+      if (Date.now() > deadline) throw new Error('the stalled replay was not closed');
+      await sleep(200);
+    }
+    expect(await metricValue(gw.adminUrl, 'ssehub_slow_consumers_closed_total')).toBe(1);
+    stream.close();
+  });
+
+  it('sends unknown_id for a well-formed id naming a shard this deployment does not have', async () => {
+    await using gw = await startGateway({ brokerKind });
+    const own = decodeEventId(await gw.publish('shards', 'one'));
+    const cursor = own[0];
+    if (cursor === undefined) throw new Error('no cursor');
+    const foreign = encodeEventId([{ ...cursor, shard: 3 }]);
+    const stream = await subscribe(`${gw.publicUrl}/subscribe/shards`, {
+      headers: { 'last-event-id': foreign },
+    });
+    await stream.waitFor(() => stream.raw.includes('ssehub.reset'), 5000, 'a reset');
+    expect(stream.raw).toContain('data: {"reason":"unknown_id"}');
+    expect(stream.events.filter((e) => e.data === 'one')).toEqual([]);
+    stream.close();
+  });
+
   it('hands off from replay to live without loss or repeat while events are published continuously', async () => {
     await using gw = await startGateway({ brokerKind });
     const url = `${gw.publicUrl}/subscribe/load`;
