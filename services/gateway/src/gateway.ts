@@ -17,6 +17,7 @@ import { errorHandler } from './http/middleware/error-handler.js';
 import { createPublicApp } from './http/public-app.js';
 import { adminPublishAccess, publicPublishAccess } from './http/publish-access.js';
 import { adminRouter } from './http/routes/admin.js';
+import { playgroundRoute } from './http/routes/playground.js';
 import { publishRoute } from './http/routes/publish.js';
 import { subscribeRoute } from './http/routes/subscribe.js';
 import { Readiness } from './lifecycle/readiness.js';
@@ -173,6 +174,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   const publicApp = createPublicApp(
     config.corsOrigins,
     [
+      playgroundRoute(config.playground),
       subscribe,
       publishRoute({
         broker,
