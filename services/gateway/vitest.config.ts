@@ -10,6 +10,8 @@ export default defineConfig({
         test: {
           name: 'gateway-integration',
           include: ['test/**/*.int.test.ts'],
+          // A real Redis for the Redis broker's tests (container, or redis-server as a fallback).
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
           // Generous hang guards only: this is a shared 2-core machine.
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -49,6 +49,13 @@ describe('package entry', () => {
         'shardWildcardChannel',
         'replicasKey',
         'validatePrefix',
+        'ENSURE_META_SCRIPT',
+        'HEAD_SCRIPT',
+        'MESSAGE_VERSION',
+        'PUBLISH_SCRIPT',
+        'READ_SCRIPT',
+        'REDIS_PROTOCOL_VERSION',
+        'parseRelayedMessage',
       ].sort(),
     );
   });

@@ -60,3 +60,13 @@ export {
   validatePrefix,
 } from './redis-keys.js';
 export type { KeySpace } from './redis-keys.js';
+export {
+  ENSURE_META_SCRIPT,
+  HEAD_SCRIPT,
+  MESSAGE_VERSION,
+  PUBLISH_SCRIPT,
+  READ_SCRIPT,
+  REDIS_PROTOCOL_VERSION,
+  parseRelayedMessage,
+} from './redis-scripts.js';
+export type { RelayedMessage } from './redis-scripts.js';

@@ -8,10 +8,17 @@ describe('createGateway settings this build cannot honour', () => {
     ).toThrow(/AUTH_\* setting .* no JWT verification yet/);
   });
 
-  it('refuses a Redis setting instead of silently running the embedded broker', () => {
-    expect(() => createGateway({ logLevel: 'silent', redisUrl: 'redis://127.0.0.1:6379' })).toThrow(
-      /REDIS_URL.*only the embedded broker/,
-    );
+  it('refuses Sentinel and Cluster settings instead of silently running something else', () => {
+    expect(() =>
+      createGateway({
+        logLevel: 'silent',
+        redisSentinels: [{ host: '127.0.0.1', port: 26379 }],
+        redisSentinelName: 'mymaster',
+      }),
+    ).toThrow(/REDIS_SENTINELS and REDIS_CLUSTER_NODES are not supported/);
+    expect(() =>
+      createGateway({ logLevel: 'silent', redisClusterNodes: [{ host: '127.0.0.1', port: 7000 }] }),
+    ).toThrow(/not supported by this build yet/);
   });
 
   it('starts on the embedded broker with no settings at all', async () => {

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { openAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Broker, ReplicaStats } from './broker/broker.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
+import { RedisBroker } from './broker/redis/redis-broker.js';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { createAdminApp } from './http/admin-app.js';
 import { cors } from './http/middleware/cors.js';
@@ -90,7 +91,7 @@ export interface Gateway {
 export function createGateway(options: GatewayOptions & GatewayInjections = {}): Gateway {
   const config = resolveConfig(pickSettings(options));
   const log = options.logger ?? createLogger({ level: config.logLevel });
-  const broker = options.broker ?? createBroker(config);
+  const broker = options.broker ?? createBroker(config, log);
   const auth = options.authenticator ?? defaultAuthenticator(config);
   const readiness = new Readiness();
   const registry = new ConnectionRegistry();
@@ -251,16 +252,25 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   };
 }
 
-function createBroker(config: GatewayConfig): Broker {
-  if (
-    config.redisUrl !== undefined ||
-    config.redisSentinels !== undefined ||
-    config.redisClusterNodes !== undefined
-  ) {
-    // Issue 4 brings the Redis broker; until then a Redis setting must not be silently ignored.
+function createBroker(config: GatewayConfig, log: Logger): Broker {
+  if (config.redisSentinels !== undefined || config.redisClusterNodes !== undefined) {
+    // Sentinel and Cluster are not built yet; a setting that silently fell back to something
+    // else would be worse than refusing to start.
     throw new Error(
-      'A Redis setting (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) was given, but this build has only the embedded broker. Unset it to run a single replica.',
+      'REDIS_SENTINELS and REDIS_CLUSTER_NODES are not supported by this build yet; use REDIS_URL (standalone Redis), or unset them for the embedded broker.',
     );
+  }
+  if (config.redisUrl !== undefined) {
+    return new RedisBroker({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      shards: config.redisShards,
+      historySize: config.historySize,
+      historyTtlMs: config.historyTtlMs,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      maxEventBytes: config.maxEventBytes,
+      log: log.child({ component: 'redis' }),
+    });
   }
   return new EmbeddedBroker({
     historySize: config.historySize,

@@ -17,7 +17,11 @@ import type {
   ReadStart,
 } from './broker.js';
 import { HistoryRing } from './history-ring.js';
-import { IdempotencyCache, contentDigest } from './idempotency-cache.js';
+import {
+  IdempotencyCache,
+  contentDigest,
+  idempotencyConflict as conflict,
+} from './idempotency-cache.js';
 import { LocalRegistry } from './local-registry.js';
 
 export interface EmbeddedBrokerOptions {
@@ -196,11 +200,4 @@ export class EmbeddedBroker implements Broker {
     // The embedded broker's position is a plain sequence number, stored in the `ms` half.
     return { epoch: this.epoch, shard: 0, position: { ms: seq, seq: 0 } };
   }
-}
-
-function conflict(key: string): GatewayError {
-  return new GatewayError(
-    'IDEMPOTENCY_CONFLICT',
-    `Idempotency key "${key}" was already used for a different event (topic, event name or data). Use a new key for new content.`,
-  );
 }

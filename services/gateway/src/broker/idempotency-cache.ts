@@ -4,6 +4,7 @@
  * event name and data, so a 64 KiB event costs 32 bytes to remember.
  */
 import { createHash } from 'node:crypto';
+import { GatewayError } from '../errors.js';
 
 interface Remembered {
   readonly id: string;
@@ -55,4 +56,12 @@ export class IdempotencyCache {
       this.#entries.delete(key);
     }
   }
+}
+
+/** The 409 both brokers answer when a key comes back with other content (SPEC 7). */
+export function idempotencyConflict(key: string): GatewayError {
+  return new GatewayError(
+    'IDEMPOTENCY_CONFLICT',
+    `Idempotency key "${key}" was already used for a different event (topic, event name or data). Use a new key for new content.`,
+  );
 }

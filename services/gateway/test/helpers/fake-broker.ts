@@ -20,6 +20,7 @@ import type {
   ReadStart,
 } from '../../src/index.js';
 import { EmbeddedBroker, GatewayError, type EmbeddedBrokerOptions } from '../../src/index.js';
+import { sleep } from './timing.js';
 
 export interface FakeBrokerOptions extends EmbeddedBrokerOptions {
   /** Delay before an interest is live, in ms. @defaultValue 50 */
@@ -85,7 +86,7 @@ export class FakeBroker implements Broker {
   }
 
   async acquire(patterns: readonly Pattern[]): Promise<Interest> {
-    await new Promise((resolve) => setTimeout(resolve, this.confirmDelayMs));
+    await sleep(this.confirmDelayMs);
     const interest = await this.inner.acquire(patterns);
     this.liveInterests += 1;
     let released = false;

@@ -2,6 +2,7 @@
  * Starts a real gateway (createGateway) on ephemeral loopback ports, with a chosen broker, and
  * stops it. Disposable (`await using gw = await startGateway(...)`).
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -12,11 +13,23 @@ import {
   type GatewayInjections,
   type GatewayOptions,
 } from '../../src/index.js';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { RedisBroker } from '../../src/broker/redis/redis-broker.js';
 import { FakeBroker } from './fake-broker.js';
 
-/** The brokers the behavioural suites run against. Issue 4 adds 'redis'. */
-export const BROKER_KINDS = ['embedded', 'fake'] as const;
-export type BrokerKind = (typeof BROKER_KINDS)[number];
+const ALL_BROKER_KINDS = ['embedded', 'fake', 'redis'] as const;
+export type BrokerKind = (typeof ALL_BROKER_KINDS)[number];
+
+/**
+ * The brokers the behavioural suites run against. `SSEHUB_TEST_BROKERS=redis` (comma-separated)
+ * narrows the list while working on one broker.
+ */
+export const BROKER_KINDS: readonly BrokerKind[] = (() => {
+  const wanted = process.env['SSEHUB_TEST_BROKERS'];
+  if (wanted === undefined || wanted === '') return ALL_BROKER_KINDS;
+  return ALL_BROKER_KINDS.filter((kind) => wanted.split(',').includes(kind));
+})();
 
 export interface GatewayFixture {
   readonly gateway: Gateway;
@@ -44,6 +57,17 @@ export function createBroker(kind: BrokerKind, options: GatewayOptions = {}): Br
     historyTtlMs: options.historyTtlMs ?? 3_600_000,
     idempotencyTtlMs: options.idempotencyTtlMs ?? 300_000,
   };
+  if (kind === 'redis') {
+    // A prefix of its own per gateway keeps tests on the shared Redis apart (bullmq's practice).
+    return new RedisBroker({
+      url: inject('redisUrl'),
+      prefix: options.redisPrefix ?? `t${randomUUID().replaceAll('-', '')}`,
+      shards: options.redisShards ?? 1,
+      maxEventBytes: options.maxEventBytes ?? 65_536,
+      log: pino({ level: 'silent' }),
+      ...settings,
+    });
+  }
   return kind === 'fake' ? new FakeBroker(settings) : new EmbeddedBroker(settings);
 }
 

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './timing.js';
 
 /** The built entry point. */
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -89,7 +90,10 @@ export async function runGateway(
 }
 
 export interface StartProcessOptions extends RunOptions {
-  /** Port the public listener ends up on; by default a free one, passed as PORT. */
+  /**
+   * Port the public listener ends up on; by default a free one, passed as PORT. `publicUrl` is
+   * https when `env` has TLS_CERT (the public port then speaks HTTPS, SPEC 3).
+   */
   readonly publicPort?: number;
   /** Port of the admin listener; by default a free one, passed as ADMIN_PORT. */
   readonly adminPort?: number;
@@ -115,9 +119,10 @@ export class GatewayProcess {
     const adminPort = options.adminPort ?? (await freePort());
     const env = { PORT: String(publicPort), ADMIN_PORT: String(adminPort), ...options.env };
     const child = spawnMain({ env, args: options.args });
+    const scheme = options.env?.['TLS_CERT'] === undefined ? 'http' : 'https';
     const proc = new GatewayProcess(
       child,
-      `http://127.0.0.1:${publicPort}`,
+      `${scheme}://127.0.0.1:${publicPort}`,
       `http://127.0.0.1:${adminPort}`,
     );
     try {
@@ -181,7 +186,7 @@ export class GatewayProcess {
       }
       if (Date.now() > deadline)
         throw new Error(`the gateway was not ready after 15 s:\n${this.stderr}${this.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await sleep(25);
     }
   }
 }

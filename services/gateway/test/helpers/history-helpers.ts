@@ -1,6 +1,6 @@
 /**
  * Small helpers for the history, resume and wire-format suites: batch publishing over the admin
- * port, metric reads, and slicing the raw SSE body around the opening block.
+ * port, and slicing the raw SSE body around the opening block.
  */
 
 export interface BatchEvent {
@@ -38,21 +38,6 @@ export function numbered(topic: string, count: number, prefix = 'e'): BatchEvent
   return Array.from({ length: count }, (_, i) => ({ topic, data: `${prefix}${i}` }));
 }
 
-/** The value of an unlabelled metric (or the sum of its labelled series) from `/metrics`. */
-export async function metricValue(adminUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  let sum = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match?.[1] !== name || match[3] === undefined) continue;
-    sum += Number(match[3]);
-    found = true;
-  }
-  if (!found) throw new Error(`metric ${name} not found in /metrics`);
-  return sum;
-}
-
 /** The first block of the body (`: ok`, `retry:`, maybe `id:`), with its blank line. */
 export function openingBlock(raw: string): string {
   const end = raw.indexOf('\n\n');
@@ -63,6 +48,3 @@ export function openingBlock(raw: string): string {
 export function afterOpening(raw: string): string {
   return raw.slice(openingBlock(raw).length);
 }
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));

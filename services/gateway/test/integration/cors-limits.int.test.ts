@@ -6,30 +6,20 @@ import Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { FakeBroker } from '../helpers/fake-broker.js';
 import { BROKER_KINDS, startGateway, type GatewayFixture } from '../helpers/gateway-fixture.js';
+import { errorOf, rawRequest, readOpening, type RawResponse } from '../helpers/http-client.js';
+import { metricValue } from '../helpers/metrics.js';
 import { subscribe, type SseStream } from '../helpers/sse-client.js';
 import {
-  errorOf,
-  eventually,
-  metricValue,
-  rawRequest,
-  readOpening,
+  EVENT_STREAM,
+  NOT_READY_BODY,
+  expectNotReadyAnswer,
   serve,
-  type RawResponse,
 } from '../helpers/subscribe-http.js';
-
-const EVENT_STREAM = { accept: 'text/event-stream' } as const;
-const NOT_READY_BODY = /^retry: (\d+)\n: not ready\n\n$/;
+import { eventuallyEqual } from '../helpers/timing.js';
 
 /** Asserts the not-ready answer for an EventSource over a limit, and returns its retry. */
 function expectOverLimitAnswer(res: RawResponse): number {
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-  expect(res.headers['cache-control']).toBe('no-cache, no-transform');
-  expect(res.headers['x-accel-buffering']).toBe('no');
-  expect(res.headers['connection']).toBe('close');
-  const m = NOT_READY_BODY.exec(res.body);
-  expect(m, `body: ${JSON.stringify(res.body)}`).not.toBeNull();
-  const retry = Number(m?.[1]);
+  const retry = expectNotReadyAnswer(res);
   expect(retry).toBeGreaterThanOrEqual(5000);
   expect(retry).toBeLessThanOrEqual(10_000);
   return retry;
@@ -47,7 +37,7 @@ async function rejected(gw: GatewayFixture, code: string): Promise<number | unde
 
 /** Waits until the gateway counts `n` open streams (closes are seen asynchronously). */
 function connectionsReach(gw: GatewayFixture, n: number): Promise<void> {
-  return eventually(() => metricValue(gw.adminUrl, 'ssehub_connections'), n);
+  return eventuallyEqual(() => metricValue(gw.adminUrl, 'ssehub_connections'), n);
 }
 
 function closeAll(streams: readonly SseStream[]): void {

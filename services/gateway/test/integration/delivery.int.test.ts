@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BROKER_KINDS, startGateway } from '../helpers/gateway-fixture.js';
 import { fakeBrokerOf } from '../helpers/fake-broker.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
+import { sleep } from '../helpers/timing.js';
 
 describe.each(BROKER_KINDS)('delivery (%s broker)', (brokerKind) => {
   it('delivers an event on a descendant topic to /subscribe/<topic>, as in the README example', async () => {
@@ -88,7 +89,7 @@ describe('hand-off with a slow subscription confirmation (fake broker)', () => {
     const opening = SseStream.open(`${gw.publicUrl}/subscribe/resume`, {
       headers: { 'last-event-id': first },
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const during = await gw.publish('resume', 'during');
     const stream = await opening;
     await stream.opened();

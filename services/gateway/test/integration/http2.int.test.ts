@@ -3,43 +3,15 @@
  * HTTP/2 (ALPN) and HTTP/1.1, so a browser can hold many streams on one connection. Runs the real
  * process with a throwaway self-signed certificate made by openssl.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const MAIN = join(import.meta.dirname, '../../dist/main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-async function waitReady(adminUrl: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${adminUrl}/readyz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('gateway did not become ready');
-}
+import { GatewayProcess } from '../helpers/gateway-process.js';
+import { sleep, until } from '../helpers/timing.js';
 
 interface H2Stream {
   readonly headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
@@ -66,17 +38,9 @@ function openH2(session: http2.ClientHttp2Session, path: string): Promise<H2Stre
   });
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
   let dir: string;
-  let child: ChildProcess;
+  let proc: GatewayProcess;
   let publicPort: number;
   let adminUrl: string;
 
@@ -103,14 +67,8 @@ describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
       ],
       { stdio: 'ignore' },
     );
-    publicPort = await freePort();
-    const adminPort = await freePort();
-    adminUrl = `http://127.0.0.1:${adminPort}`;
-    child = spawn(process.execPath, [MAIN], {
+    proc = await GatewayProcess.start({
       env: {
-        ...process.env,
-        PORT: String(publicPort),
-        ADMIN_PORT: String(adminPort),
         HOST: '127.0.0.1',
         TLS_CERT: join(dir, 'cert.pem'),
         TLS_KEY: join(dir, 'key.pem'),
@@ -119,13 +77,13 @@ describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
         HEARTBEAT_MS: '1000',
         LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
     });
-    await waitReady(adminUrl, child);
+    publicPort = Number(new URL(proc.publicUrl).port);
+    adminUrl = proc.adminUrl;
   });
 
-  afterAll(() => {
-    child.kill('SIGKILL');
+  afterAll(async () => {
+    await proc[Symbol.asyncDispose]();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -168,7 +126,7 @@ describe('HTTPS with HTTP/2 (TLS_CERT, TLS_KEY)', () => {
       });
       const first = await openH2(session, '/subscribe/age');
       // Far enough apart that the second stream cannot reach its age before the first does.
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
       const second = await openH2(session, '/subscribe/age');
       await until(() => second.text.startsWith(': ok\n'), ': ok on the second stream');
       await until(() => first.ended, 'the first stream to reach MAX_CONNECTION_AGE_MS', 6000);

@@ -8,17 +8,13 @@ import http from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/index.js';
 import { startGateway, type GatewayFixture } from '../helpers/gateway-fixture.js';
-import { FakeBroker } from '../helpers/fake-broker.js';
+import { fakeBrokerOf } from '../helpers/fake-broker.js';
 import { request, errorCode } from '../helpers/http-client.js';
-import { HeaderAuthenticator, eventually, scrape, sleep } from '../helpers/operations.js';
+import { scrape } from '../helpers/metrics.js';
+import { HeaderAuthenticator } from '../helpers/operations.js';
 import { subscribe, type SseStream } from '../helpers/sse-client.js';
-
-function fakeBroker(broker: Broker): FakeBroker {
-  if (!(broker instanceof FakeBroker)) throw new Error('expected the fake broker');
-  return broker;
-}
+import { eventually, sleep } from '../helpers/timing.js';
 
 /** Opens `count` streams, `parallel` at a time, each waited for until `: ok`. */
 async function openMany(url: string, count: number, parallel = 50): Promise<SseStream[]> {
@@ -46,7 +42,7 @@ function abandonedRequest(url: string, afterMs: number): Promise<'answered' | 'a
 
 /** Waits until the gateway holds no stream, subscription or broker interest. */
 async function expectNothingHeld(gw: GatewayFixture): Promise<void> {
-  const broker = fakeBroker(gw.broker);
+  const broker = fakeBrokerOf(gw);
   const metrics = await eventually(
     () => scrape(gw.adminUrl),
     (m) => m.value('ssehub_connections') === 0 && m.value('ssehub_subscriptions') === 0,
@@ -88,7 +84,7 @@ describe('leaks', () => {
       heartbeatMs: 1000,
       maxConnectionsPerIp: 200,
     });
-    const broker = fakeBroker(gw.broker);
+    const broker = fakeBrokerOf(gw);
     const url = `${gw.publicUrl}/subscribe/leak`;
     const streams = await openMany(url, 200);
     const open = await scrape(gw.adminUrl);
@@ -132,7 +128,7 @@ describe('leaks', () => {
 
   it('frees everything when clients leave while their subscription is being confirmed (#a21-opening)', async () => {
     await using gw = await startGateway({ brokerKind: 'fake', maxConnectionsPerIp: 50 });
-    const broker = fakeBroker(gw.broker);
+    const broker = fakeBrokerOf(gw);
     broker.confirmDelayMs = 300;
     const url = `${gw.publicUrl}/subscribe/opening`;
     // Each client gives up 100 ms in, while its interest is still being confirmed.

@@ -8,15 +8,10 @@ import type { GatewayInjections } from '../../src/index.js';
 import { startGateway, type StartOptions } from '../helpers/gateway-fixture.js';
 import { FakeBroker } from '../helpers/fake-broker.js';
 import { errorCode, request } from '../helpers/http-client.js';
-import {
-  HeaderAuthenticator,
-  TEST_SUB_HEADER,
-  eventually,
-  metricTypes,
-  scrape,
-  sleep,
-} from '../helpers/operations.js';
+import { metricTypes, scrape } from '../helpers/metrics.js';
+import { HeaderAuthenticator, TEST_SUB_HEADER } from '../helpers/operations.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
+import { eventually, sleep } from '../helpers/timing.js';
 
 /** Start options with an injected authenticator (the fixture passes unknown options on to createGateway). */
 function withAuth(auth: HeaderAuthenticator, options: StartOptions = {}): StartOptions {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayProcess, freePort, runGateway } from '../helpers/gateway-process.js';
 import { errorCode, request } from '../helpers/http-client.js';
-import { eventually } from '../helpers/operations.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
+import { eventually } from '../helpers/timing.js';
 
 describe('the ssehub-gateway process', () => {
   it('starts with only PORT and ADMIN_PORT, logs JSON lines with the URLs and curl example, and serves the README example', async () => {

@@ -11,12 +11,12 @@ import {
   type BrokerKind,
   type GatewayFixture,
 } from '../helpers/gateway-fixture.js';
-import { errorCode, request, type JsonResponse } from '../helpers/http-client.js';
-import { postJson, publishCounters, rawRequest } from '../helpers/publish-client.js';
+import { errorCode, rawRequest, request, type JsonResponse } from '../helpers/http-client.js';
+import { postJson, publishCounters } from '../helpers/publish-client.js';
 import { subscribe, type SseEvent, type SseStream } from '../helpers/sse-client.js';
+import { sleep } from '../helpers/timing.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `POST /publish/<path>` on the admin port with a raw body. */
 function postRaw(
@@ -105,7 +105,12 @@ const raw =
   (gw: GatewayFixture) =>
     postRaw(gw, path, body, headers);
 const rawPath = (path: string) => (gw: GatewayFixture) =>
-  rawRequest(gw.adminUrl, path, { headers: { 'content-length': '1' }, chunks: ['x'] });
+  rawRequest(gw.adminUrl, path, {
+    method: 'POST',
+    as: 'json',
+    headers: { 'content-length': '1' },
+    chunks: ['x'],
+  });
 const json =
   (body: unknown, headers: Record<string, string> = {}) =>
   (gw: GatewayFixture) =>
@@ -456,6 +461,8 @@ const BAD_REQUESTS: readonly BadRequest[] = [
     message: /MAX_BODY_BYTES/,
     send: (gw) =>
       rawRequest(gw.adminUrl, '/publish/pets', {
+        method: 'POST',
+        as: 'json',
         chunks: Array.from({ length: 9 }, () => 'x'.repeat(8192)),
       }),
   },
@@ -473,6 +480,8 @@ const BAD_REQUESTS: readonly BadRequest[] = [
     message: /MAX_BODY_BYTES/,
     send: (gw) =>
       rawRequest(gw.adminUrl, '/publish', {
+        method: 'POST',
+        as: 'json',
         headers: { 'content-type': 'application/json' },
         chunks: [
           '{"topic":"pets","data":"',
@@ -552,6 +561,8 @@ describe.each(BROKER_KINDS)('publishing (%s broker)', (brokerKind: BrokerKind) =
       await using gw = await startGateway({ brokerKind });
       const stream = await subscribe(`${gw.publicUrl}/subscribe?topic=pets/dogs&envelope=1`);
       const res = await rawRequest(gw.adminUrl, path, {
+        method: 'POST',
+        as: 'json',
         headers: { 'content-length': '3' },
         chunks: ['dog'],
       });
@@ -573,6 +584,8 @@ describe.each(BROKER_KINDS)('publishing (%s broker)', (brokerKind: BrokerKind) =
       );
       const plain = idOf(
         await rawRequest(gw.adminUrl, `/publish/${topic}`, {
+          method: 'POST',
+          as: 'json',
           headers: { 'content-length': '1' },
           chunks: ['1'],
         }),
@@ -606,10 +619,14 @@ describe.each(BROKER_KINDS)('publishing (%s broker)', (brokerKind: BrokerKind) =
       const first = idOf(await postRaw(gw, 'pets', a));
       const second = idOf(
         await rawRequest(gw.adminUrl, '/publish/pets', {
+          method: 'POST',
+          as: 'json',
           chunks: ['b'.repeat(50), 'b'.repeat(50)],
         }),
       );
       const over = await rawRequest(gw.adminUrl, '/publish/pets', {
+        method: 'POST',
+        as: 'json',
         chunks: ['c'.repeat(50), 'c'.repeat(51)],
       });
       expectError(over, 413, 'BODY_TOO_LARGE', /over 100 bytes/);
@@ -686,6 +703,8 @@ describe.each(BROKER_KINDS)('publishing (%s broker)', (brokerKind: BrokerKind) =
       const stream = await subscribe(`${gw.publicUrl}/subscribe/pets`);
       const body = JSON.stringify({ topic: 'pets', event: 'untyped', data: 'x' });
       const res = await rawRequest(gw.adminUrl, '/publish', {
+        method: 'POST',
+        as: 'json',
         headers: { 'content-length': String(body.length) },
         chunks: [body],
       });

@@ -8,16 +8,11 @@ import { decodeEventId, encodeEventId, type Cursor } from '@ssehub/protocol';
 import { describe, expect, it } from 'vitest';
 import { fakeBrokerOf } from '../helpers/fake-broker.js';
 import { BROKER_KINDS, startGateway } from '../helpers/gateway-fixture.js';
-import {
-  afterOpening,
-  metricValue,
-  numbered,
-  openingBlock,
-  publishBatch,
-  sleep,
-} from '../helpers/history-helpers.js';
+import { afterOpening, numbered, openingBlock, publishBatch } from '../helpers/history-helpers.js';
 import { errorCode, request } from '../helpers/http-client.js';
+import { metricValue } from '../helpers/metrics.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
+import { sleep } from '../helpers/timing.js';
 
 const resetFrame = (id: string, reason: string): string =>
   `id: ${id}\nevent: ssehub.reset\ndata: {"reason":"${reason}"}\n\n`;

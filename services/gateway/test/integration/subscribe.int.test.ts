@@ -12,26 +12,22 @@ import {
   type BrokerSink,
   type Principal,
 } from '../../src/index.js';
-import { FakeBroker } from '../helpers/fake-broker.js';
+import { FakeBroker, fakeBrokerOf } from '../helpers/fake-broker.js';
 import { BROKER_KINDS, startGateway, type GatewayFixture } from '../helpers/gateway-fixture.js';
+import { GatewayProcess } from '../helpers/gateway-process.js';
+import { errorOf, rawRequest, readOpening, type RawResponse } from '../helpers/http-client.js';
+import { metricValue } from '../helpers/metrics.js';
 import { subscribe, type SseStream } from '../helpers/sse-client.js';
 import {
-  errorOf,
-  eventually,
-  metricValue,
-  rawRequest,
-  readOpening,
+  EVENT_STREAM,
+  NOT_READY_BODY,
+  expectNotReadyAnswer,
   serve,
-  sleep,
-  startStandalone,
-  type RawResponse,
 } from '../helpers/subscribe-http.js';
+import { eventuallyEqual, sleep } from '../helpers/timing.js';
 
 /** `: ok`, `retry:` and `id:` in one block (SPEC 3). */
 const OPENING = /^: ok\nretry: (\d+)\nid: ([0-9A-Za-z._,:-]{1,256})\n\n/;
-/** The not-ready answer's whole body (SPEC 3). */
-const NOT_READY_BODY = /^retry: (\d+)\n: not ready\n\n$/;
-const EVENT_STREAM = { accept: 'text/event-stream' } as const;
 
 function openingOf(stream: SseStream): { retry: number; id: string } {
   const m = OPENING.exec(stream.raw);
@@ -47,18 +43,6 @@ function expectInvalidTopic(res: RawResponse, what: string): void {
   expect(error.code, what).toBe('INVALID_TOPIC');
   expect(error.message.length, what).toBeGreaterThan(0);
   expect(Object.keys(JSON.parse(res.body) as object), what).toEqual(['error']);
-}
-
-/** Asserts the not-ready answer and returns its retry value. */
-function expectNotReadyAnswer(res: RawResponse): number {
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-  expect(res.headers['cache-control']).toBe('no-cache, no-transform');
-  expect(res.headers['x-accel-buffering']).toBe('no');
-  expect(res.headers['connection']).toBe('close');
-  const m = NOT_READY_BODY.exec(res.body);
-  expect(m, `not-ready body: ${JSON.stringify(res.body)}`).not.toBeNull();
-  return Number(m?.[1]);
 }
 
 function expectNotReady503(res: RawResponse): void {
@@ -82,11 +66,6 @@ async function dataBefore(
   await stream.waitFor(() => stream.events.some((e) => e.data === marker), 5000, marker);
   const data = stream.events.map((e) => e.data);
   return data.slice(0, data.indexOf(marker)).filter((d) => !d.startsWith('marker-'));
-}
-
-function fakeBrokerOf(gw: GatewayFixture): FakeBroker {
-  if (!(gw.broker instanceof FakeBroker)) throw new Error('this test needs the fake broker');
-  return gw.broker;
 }
 
 const seg = (n: number, c = 'a'): string => c.repeat(n);
@@ -311,7 +290,7 @@ describe.each(BROKER_KINDS)('subscribe routes (%s broker)', (brokerKind) => {
       ).toBe(2);
       expect(await metricValue(gw.adminUrl, 'ssehub_subscriptions')).toBe(32);
       ok.close();
-      await eventually(() => metricValue(gw.adminUrl, 'ssehub_subscriptions'), 0);
+      await eventuallyEqual(() => metricValue(gw.adminUrl, 'ssehub_subscriptions'), 0);
     });
   });
 
@@ -506,7 +485,7 @@ describe.each(BROKER_KINDS)('subscribe routes (%s broker)', (brokerKind) => {
       expectNotReadyAnswer(
         await rawRequest(gw.publicUrl, '/subscribe/open', { headers: EVENT_STREAM }),
       );
-      await eventually(() => metricValue(gw.adminUrl, 'ssehub_connections'), 0);
+      await eventuallyEqual(() => metricValue(gw.adminUrl, 'ssehub_connections'), 0);
     });
   });
 });
@@ -627,7 +606,7 @@ describe('requests abandoned before the stream starts', () => {
     await stream.waitForEvents(1);
     expect(stream.events).toEqual([{ id, event: undefined, data: 'slot was free' }]);
     stream.close();
-    await eventually(() => broker.liveInterests, 0);
+    await eventuallyEqual(() => broker.liveInterests, 0);
   });
 
   it('leaves nothing when the client leaves while its token is being checked', async () => {
@@ -666,7 +645,7 @@ describe('requests abandoned before the stream starts', () => {
       expect(await metricValue(admin.url, 'ssehub_subscriptions')).toBe(0);
       const stream = await subscribe(`${server.url}/subscribe/gone`);
       stream.close();
-      await eventually(() => broker.liveInterests, 0);
+      await eventuallyEqual(() => broker.liveInterests, 0);
     } finally {
       await gateway.close();
     }
@@ -726,7 +705,15 @@ describe('keep-alive', () => {
 
 describe('an idle stream on the standalone server (STYLE A21)', () => {
   it('stays open and receives heartbeats well past the keep-alive timeout, then delivers', async () => {
-    await using gw = await startStandalone({ HEARTBEAT_MS: '200', KEEP_ALIVE_TIMEOUT_MS: '1000' });
+    await using gw = await GatewayProcess.start({
+      env: {
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'test',
+        HEARTBEAT_MS: '200',
+        KEEP_ALIVE_TIMEOUT_MS: '1000',
+      },
+    });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const stream = await subscribe(`${gw.publicUrl}/subscribe/idle`);
     expect(stream.headers['connection']).toBe('close');

@@ -1,0 +1,430 @@
+/**
+ * The Redis broker (SPEC 9, DESIGN.md): every replica relays through Redis pub/sub and keeps
+ * history in one Redis Stream per shard, written by one atomic Lua script per publish. Two
+ * connections with options that match their roles (STYLE.md A9):
+ * - commands: fail fast (no offline queue, one retry, never resend an unfulfilled command: a
+ *   resent publish script would store the event twice under two ids);
+ * - subscriber: SUBSCRIBE only, reconnects without limit, resubscribes and backfills itself.
+ *
+ * This build supports standalone Redis (`REDIS_URL`) with any REDIS_SHARDS; Sentinel and
+ * Cluster are refused by the gateway until they are built.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ENSURE_META_SCRIPT,
+  HEAD_SCRIPT,
+  PUBLISH_SCRIPT,
+  READ_SCRIPT,
+  REDIS_PROTOCOL_VERSION,
+  encodeEventId,
+  idempotencyKey,
+  metaKey,
+  newEpoch,
+  positionToStreamId,
+  shardOf,
+  shardTag,
+  streamIdToPosition,
+  streamKey,
+  type Cursor,
+  type KeySpace,
+  type Pattern,
+  type RelayedMessage,
+} from '@ssehub/protocol';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { GatewayError } from '../../errors.js';
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerSink,
+  HistoryPage,
+  Interest,
+  PublishInput,
+  PublishResult,
+  ReadStart,
+} from '../broker.js';
+import { contentDigest, idempotencyConflict } from '../idempotency-cache.js';
+import { channelsFor } from './channel-set.js';
+import { RedisRegistry } from './redis-registry.js';
+import { RelaySubscriber } from './relay-subscriber.js';
+
+export interface RedisBrokerOptions {
+  /** `redis://` or `rediss://` URL. */
+  readonly url: string;
+  /** Prefix of every key and channel (`REDIS_PREFIX`). @defaultValue 'ssehub' */
+  readonly prefix: string;
+  /** History shards, fixed for the life of a deployment (`REDIS_SHARDS`, 1 to 16). @defaultValue 1 */
+  readonly shards: number;
+  /** Events kept per shard, about (`HISTORY_SIZE`). */
+  readonly historySize: number;
+  /** Age limit of history, in ms (`HISTORY_TTL_MS`). */
+  readonly historyTtlMs: number;
+  /** How long an idempotency key is remembered, in ms (`IDEMPOTENCY_TTL_MS`). */
+  readonly idempotencyTtlMs: number;
+  /** Largest event data in bytes (`MAX_EVENT_BYTES`), recorded for publishers. */
+  readonly maxEventBytes: number;
+  readonly log: Logger;
+}
+
+/** One stream entry: its id and the fields the publish script wrote ('' event = unnamed). */
+interface StreamEntry {
+  readonly id: string;
+  readonly topic: string;
+  readonly event: string;
+  readonly data: string;
+}
+
+/** How long a request-path command may take before it counts as failed, in ms. */
+const COMMAND_TIMEOUT_MS = 2000;
+
+export class RedisBroker implements Broker {
+  readonly kind = 'redis';
+  readonly shardCount: number;
+  readonly registry: RedisRegistry;
+  readonly #keys: KeySpace;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #relay: RelaySubscriber;
+  readonly #epochs: (string | undefined)[];
+  /** Per shard, the last stream id the relay delivered (backfill starts after it). */
+  readonly #lastSeen: (string | undefined)[];
+  #sink: BrokerSink | undefined;
+  /** Relayed messages that were not ssehub's (metrics read it). */
+  malformedMessages = 0;
+  /** SHA1 of each script, for EVALSHA. */
+  readonly #shas = new Map<string, string>();
+
+  constructor(private readonly options: RedisBrokerOptions) {
+    this.shardCount = options.shards;
+    this.#keys = { prefix: options.prefix, shardCount: options.shards };
+    this.#epochs = new Array<string | undefined>(options.shards).fill(undefined);
+    this.#lastSeen = new Array<string | undefined>(options.shards).fill(undefined);
+    this.#commands = new Redis(options.url, {
+      connectionName: `${options.prefix}:gateway:cmd`,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+    });
+    this.#subscriber = new Redis(options.url, {
+      connectionName: `${options.prefix}:gateway:sub`,
+      lazyConnect: true,
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    });
+    // Errors surface as rejected commands and `close` events; the listener keeps Node from
+    // treating them as unhandled.
+    const quiet = (err: unknown): void => {
+      options.log.debug({ err }, 'redis connection error');
+    };
+    this.#commands.on('error', quiet);
+    this.#subscriber.on('error', quiet);
+    this.registry = new RedisRegistry(this.#commands, options.prefix);
+    this.#relay = new RelaySubscriber(
+      this.#subscriber,
+      {
+        onMessage: (m) => {
+          this.#deliver(m);
+        },
+        onMalformed: () => {
+          this.malformedMessages += 1;
+        },
+        onDown: () => this.#sink?.onDown(),
+        onReconnected: () => this.#backfill(),
+      },
+      options.log,
+    );
+  }
+
+  shardOf(topic: string): number {
+    return shardOf(topic, this.shardCount);
+  }
+
+  async start(sink: BrokerSink): Promise<void> {
+    this.#sink = sink;
+    await Promise.all([this.#commands.connect(), this.#subscriber.connect()]);
+    for (let shard = 0; shard < this.shardCount; shard++) await this.#ensureMeta(shard);
+    this.#relay.markUp();
+  }
+
+  isUp(): boolean {
+    return this.#commands.status === 'ready' && this.#relay.isUp;
+  }
+
+  async publish(batch: readonly PublishInput[]): Promise<PublishResult> {
+    const byShard = new Map<number, number[]>();
+    for (const [index, input] of batch.entries()) {
+      const shard = this.shardOf(input.topic);
+      const list = byShard.get(shard) ?? [];
+      list.push(index);
+      byShard.set(shard, list);
+    }
+    const ids: (string | null)[] = new Array<string | null>(batch.length).fill(null);
+    let stored = 0;
+    const failures: unknown[] = [];
+    await Promise.all(
+      [...byShard].map(async ([shard, indexes]) => {
+        try {
+          const result = await this.#publishShard(
+            shard,
+            indexes.map((i) => batch[i]).filter((e): e is PublishInput => e !== undefined),
+          );
+          for (const [k, index] of indexes.entries()) ids[index] = result.ids[k] ?? null;
+          stored += result.stored;
+        } catch (err) {
+          failures.push(err);
+        }
+      }),
+    );
+    if (failures.length === 0) return { ids: ids.map((id) => id ?? ''), stored };
+    const first = failures[0];
+    const partial = ids.some((id) => id !== null);
+    const code = first instanceof GatewayError ? first.code : 'BROKER_UNAVAILABLE';
+    throw new GatewayError(
+      code,
+      first instanceof GatewayError
+        ? first.message
+        : 'The broker (Redis) is unavailable; the event was not stored. Retry shortly.',
+      { cause: first, ...(partial ? { ids } : {}) },
+    );
+  }
+
+  async acquire(patterns: readonly Pattern[]): Promise<Interest> {
+    const channels = [...new Set(patterns.flatMap((p) => channelsFor(this.#keys, p)))];
+    await this.#relay.acquire(channels);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#relay.release(channels);
+      },
+    };
+  }
+
+  async head(shard: number): Promise<Cursor> {
+    const [epoch, lastId] = await this.#script<[string, string]>(
+      HEAD_SCRIPT,
+      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
+      [],
+      shard,
+    );
+    return this.#cursor(shard, epoch, lastId);
+  }
+
+  async syncPoint(shard: number): Promise<Cursor> {
+    const head = await this.head(shard);
+    await this.#relay.flush();
+    return head;
+  }
+
+  async readAfter(shard: number, start: ReadStart, limit: number): Promise<HistoryPage> {
+    const reply = await this.#script<string[]>(
+      READ_SCRIPT,
+      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
+      [
+        start === 'earliest' ? '' : start.epoch,
+        start === 'earliest' ? '' : positionToStreamId(start.position),
+        String(limit),
+        String(this.options.historyTtlMs),
+      ],
+      shard,
+    );
+    const [verdict, epoch = '', lastGen = '0-0'] = reply;
+    if (verdict === 'trimmed' || verdict === 'unknown' || verdict === 'lost') return { verdict };
+    const events: BrokerEvent[] = [];
+    for (let i = 3; i + 3 < reply.length; i += 4) {
+      const [id = '', topic = '', event = '', data = ''] = reply.slice(i, i + 4);
+      events.push(this.#event(shard, epoch, { id, topic, event, data }));
+    }
+    const last = events.at(-1);
+    const done =
+      events.length < limit ||
+      last === undefined ||
+      positionToStreamId(last.cursor.position) === lastGen;
+    return { verdict: 'ok', events, done };
+  }
+
+  async historyLength(): Promise<number> {
+    const lengths = await Promise.all(
+      Array.from({ length: this.shardCount }, (_, shard) =>
+        this.#commands.xlen(streamKey(this.#keys, shard)),
+      ),
+    );
+    return lengths.reduce((a, b) => a + b, 0);
+  }
+
+  async close(): Promise<void> {
+    this.#subscriber.disconnect();
+    try {
+      await this.#commands.quit();
+    } catch {
+      this.#commands.disconnect();
+    }
+  }
+
+  async #publishShard(shard: number, events: readonly PublishInput[]): Promise<PublishResult> {
+    const keys = [metaKey(this.#keys, shard), streamKey(this.#keys, shard)];
+    const args = [
+      `${this.options.prefix}:${shardTag(this.#keys, shard)}:`,
+      'PUBLISH',
+      String(events.length),
+    ];
+    for (const e of events) {
+      const digest = e.idempotencyKey === undefined ? '' : contentDigest(e.topic, e.event, e.data);
+      if (e.idempotencyKey !== undefined)
+        keys.push(idempotencyKey(this.#keys, shard, e.idempotencyKey));
+      args.push(e.topic, e.event ?? '', e.data, digest);
+    }
+    const reply = await this.#script<string[]>(PUBLISH_SCRIPT, keys, args, shard);
+    if (reply[0] === 'conflict') {
+      const redisKey = reply[1];
+      const given = events.find(
+        (e) =>
+          e.idempotencyKey !== undefined &&
+          idempotencyKey(this.#keys, shard, e.idempotencyKey) === redisKey,
+      );
+      throw idempotencyConflict(given?.idempotencyKey ?? '?');
+    }
+    const [epoch, stored, ...streamIds] = reply as [string, number, ...string[]];
+    const ids = streamIds.map((sid) => encodeEventId([this.#cursor(shard, epoch, sid)]));
+    return { ids, stored };
+  }
+
+  /**
+   * Runs a script by hash, loading it on NOSCRIPT; maps connection trouble to BROKER_UNAVAILABLE.
+   * When the shard's meta hash is gone (Redis lost its data), recreates it (a new epoch that
+   * records the one this replica knew) and runs the script once more.
+   */
+  async #script<T>(
+    source: string,
+    keys: readonly string[],
+    args: readonly string[] = [],
+    shard?: number,
+  ): Promise<T> {
+    const reply = await this.#run<T>(source, keys, args);
+    if (!Array.isArray(reply) || reply[0] !== 'nometa') return reply;
+    if (shard === undefined) {
+      throw new GatewayError('BROKER_UNAVAILABLE', 'The deployment metadata is missing in Redis.');
+    }
+    this.options.log.warn(
+      { shard, knownEpoch: this.#epochs[shard] },
+      'redis lost its data: starting a new epoch',
+    );
+    await this.#ensureMeta(shard);
+    return this.#run<T>(source, keys, args);
+  }
+
+  async #run<T>(source: string, keys: readonly string[], args: readonly string[]): Promise<T> {
+    let sha = this.#shas.get(source);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(source).digest('hex');
+      this.#shas.set(source, sha);
+    }
+    try {
+      let reply: unknown;
+      try {
+        reply = await this.#commands.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        reply = await this.#commands.eval(source, keys.length, ...keys, ...args);
+      }
+      return reply as T;
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError(
+        'BROKER_UNAVAILABLE',
+        'The broker (Redis) is unavailable; retry shortly (with the same idempotency key, if the outcome is unknown).',
+        { cause: err },
+      );
+    }
+  }
+
+  async #ensureMeta(shard: number): Promise<void> {
+    const o = this.options;
+    const reply = await this.#script<string[]>(
+      ENSURE_META_SCRIPT,
+      [metaKey(this.#keys, shard)],
+      [
+        REDIS_PROTOCOL_VERSION,
+        String(o.shards),
+        newEpoch(),
+        '1',
+        String(o.historySize),
+        String(o.historyTtlMs),
+        String(o.idempotencyTtlMs),
+        String(o.maxEventBytes),
+        this.#epochs[shard] ?? '',
+      ],
+    );
+    if (reply[0] === 'mismatch') {
+      const setting = reply[1] === 'shards' ? 'REDIS_SHARDS' : 'the ssehub protocol version';
+      throw new Error(
+        `This deployment's Redis (prefix "${o.prefix}") was created with ${setting} = ${reply[2] ?? '?'}, but this gateway has ${reply[1] === 'shards' ? String(o.shards) : REDIS_PROTOCOL_VERSION}. ${setting} is fixed for the life of a deployment: use the same value, or another REDIS_PREFIX.`,
+      );
+    }
+    this.#epochs[shard] = reply[1];
+    o.log.info(
+      { shard, epoch: reply[1], historySize: o.historySize, historyTtlMs: o.historyTtlMs },
+      'redis shard ready; settings applied',
+    );
+  }
+
+  #deliver(m: RelayedMessage): void {
+    const shard = this.shardOf(m.topic);
+    this.#lastSeen[shard] = m.streamId;
+    this.#epochs[shard] = m.epoch;
+    this.#sink?.onEvent(
+      this.#event(shard, m.epoch, {
+        id: m.streamId,
+        topic: m.topic,
+        event: m.event ?? '',
+        data: m.data,
+      }),
+    );
+  }
+
+  /** After a reconnect: every shard's events after the last one seen, from history, in order. */
+  async #backfill(): Promise<void> {
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      const lastSeen = this.#lastSeen[shard];
+      const epoch = this.#epochs[shard];
+      if (lastSeen === undefined || epoch === undefined) continue;
+      let after: Cursor = this.#cursor(shard, epoch, lastSeen);
+      for (;;) {
+        const page = await this.readAfter(shard, after, 500);
+        if (page.verdict !== 'ok') {
+          // Redis lost what we would backfill: the streams of this shard resume from history
+          // themselves (and get the reset that says so).
+          this.#sink?.onGap(shard);
+          break;
+        }
+        for (const event of page.events) {
+          this.#lastSeen[shard] = positionToStreamId(event.cursor.position);
+          this.#sink?.onEvent(event);
+        }
+        const last = page.events.at(-1);
+        if (page.done || last === undefined) break;
+        after = last.cursor;
+      }
+    }
+    this.#sink?.onUp();
+  }
+
+  /** A history entry or relayed message as a BrokerEvent; `publishedAt` is the stream id's time. */
+  #event(shard: number, epoch: string, entry: StreamEntry): BrokerEvent {
+    const cursor = this.#cursor(shard, epoch, entry.id);
+    return {
+      topic: entry.topic,
+      event: entry.event === '' ? undefined : entry.event,
+      data: entry.data,
+      publishedAt: cursor.position.ms,
+      cursor,
+    };
+  }
+
+  #cursor(shard: number, epoch: string, streamId: string): Cursor {
+    return { epoch, shard, position: streamIdToPosition(streamId) };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The cluster-wide replica registry (SPEC 10 `/admin/api/stats`, presence): each replica writes
+ * its stats and presence under a key that expires unless refreshed, and indexes itself in a
+ * sorted set scored by expiry, so any replica can list the live ones. All keys share one hash
+ * tag, so this works on Redis Cluster too.
+ */
+import type { Redis } from 'ioredis';
+import type { PresenceEntry, ReplicaPresence, ReplicaRegistry, ReplicaStats } from '../broker.js';
+
+/** A replica missing this many report intervals (1 s each) is gone. */
+const TTL_MS = 5000;
+
+interface Report {
+  readonly stats: ReplicaStats;
+  readonly presence: readonly PresenceEntry[];
+}
+
+export class RedisRegistry implements ReplicaRegistry {
+  readonly #index: string;
+  readonly #base: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.#base = `${prefix}:{${prefix}:replicas}`;
+    this.#index = `${this.#base}:index`;
+  }
+
+  async report(stats: ReplicaStats, presence: readonly PresenceEntry[]): Promise<void> {
+    const expiresAt = Date.now() + TTL_MS;
+    await this.redis
+      .multi()
+      .set(`${this.#base}:r:${stats.id}`, JSON.stringify({ stats, presence }), 'PX', TTL_MS)
+      .zadd(this.#index, expiresAt, stats.id)
+      .zremrangebyscore(this.#index, '-inf', Date.now())
+      .exec();
+  }
+
+  async replicas(): Promise<ReplicaStats[]> {
+    return (await this.#reports()).map((r) => r.stats);
+  }
+
+  async presence(): Promise<ReplicaPresence[]> {
+    return (await this.#reports()).map((r) => ({ replica: r.stats.id, entries: r.presence }));
+  }
+
+  async #reports(): Promise<Report[]> {
+    const ids = await this.redis.zrangebyscore(this.#index, Date.now(), '+inf');
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.map((id) => `${this.#base}:r:${id}`));
+    const reports: Report[] = [];
+    for (const value of values) {
+      if (value === null) continue;
+      try {
+        reports.push(JSON.parse(value) as Report);
+      } catch {
+        // Written by something else: skip it.
+      }
+    }
+    return reports;
+  }
+}
