@@ -49,6 +49,7 @@ describe('package entry', () => {
         'shardWildcardChannel',
         'replicasKey',
         'validatePrefix',
+        'BUMP_EPOCH_SCRIPT',
         'ENSURE_META_SCRIPT',
         'HEAD_SCRIPT',
         'MESSAGE_VERSION',

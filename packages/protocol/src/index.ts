@@ -61,6 +61,7 @@ export {
 } from './redis-keys.js';
 export type { KeySpace } from './redis-keys.js';
 export {
+  BUMP_EPOCH_SCRIPT,
   ENSURE_META_SCRIPT,
   HEAD_SCRIPT,
   MESSAGE_VERSION,

@@ -101,6 +101,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
     subscriptions: () => dispatcher.subscriptions,
     brokerUp: () => (broker.isUp() ? 1 : 0),
     historyLength: () => broker.historyLength(),
+    brokerCounters: () => broker.counters(),
   });
   const dispatcher = new Dispatcher(broker.shardCount, metrics);
   const limits = new ConnectionLimits(config);

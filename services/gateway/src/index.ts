@@ -16,6 +16,7 @@ export { GatewayError, ERROR_STATUS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type {
   Broker,
+  BrokerCounters,
   BrokerEvent,
   BrokerSink,
   HistoryPage,

@@ -121,6 +121,16 @@ export interface ReplicaRegistry {
   presence(): Promise<ReplicaPresence[]>;
 }
 
+/** Broker health figures for metrics (SPEC 9: breaker state, relay disconnects). */
+export interface BrokerCounters {
+  /** Times the relay's subscriber connection was lost (Redis restart, CLIENT KILL, output buffer limit). */
+  readonly relayDisconnects: number;
+  /** Relayed messages that were not ssehub's, skipped. */
+  readonly malformedMessages: number;
+  /** The request-path circuit breaker: 0 closed, 1 half-open, 2 open. */
+  readonly breakerState: 0 | 1 | 2;
+}
+
 export interface Broker {
   /** 'embedded' or 'redis', for logs and stats. */
   readonly kind: string;
@@ -151,6 +161,8 @@ export interface Broker {
   readAfter(shard: number, start: ReadStart, limit: number): Promise<HistoryPage>;
   /** Events currently retained in history, summed over shards (for metrics). */
   historyLength(): Promise<number>;
+  /** Health figures for metrics. */
+  counters(): BrokerCounters;
   /** Cluster-wide replicas and presence. */
   readonly registry: ReplicaRegistry;
   /** Stops everything; pending calls reject. */

@@ -8,6 +8,7 @@ import { newEpoch, type Cursor, type Pattern, encodeEventId } from '@ssehub/prot
 import { GatewayError } from '../errors.js';
 import type {
   Broker,
+  BrokerCounters,
   BrokerEvent,
   BrokerSink,
   HistoryPage,
@@ -182,6 +183,11 @@ export class EmbeddedBroker implements Broker {
   historyLength(): Promise<number> {
     this.#history.expire(this.#now());
     return Promise.resolve(this.#history.length);
+  }
+
+  counters(): BrokerCounters {
+    // In-process: no connection to lose, nothing foreign to receive, no breaker.
+    return { relayDisconnects: 0, malformedMessages: 0, breakerState: 0 };
   }
 
   close(): Promise<void> {

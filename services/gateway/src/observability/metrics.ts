@@ -3,6 +3,7 @@
  * (tests, library use) never share or clash on counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrokerCounters } from '../broker/broker.js';
 
 export interface MetricsSources {
   /** Open SSE streams. */
@@ -13,6 +14,8 @@ export interface MetricsSources {
   brokerUp(): number;
   /** Events retained in history. */
   historyLength(): Promise<number>;
+  /** Broker health figures. */
+  brokerCounters(): BrokerCounters;
 }
 
 export function createMetrics(sources: MetricsSources) {
@@ -43,6 +46,30 @@ export function createMetrics(sources: MetricsSources) {
       registers,
       collect() {
         this.set(sources.brokerUp());
+      },
+    }),
+    breakerState: new Gauge({
+      name: 'ssehub_broker_breaker_state',
+      help: 'Circuit breaker around request-path broker calls: 0 closed, 1 half-open, 2 open (failing fast).',
+      registers,
+      collect() {
+        this.set(sources.brokerCounters().breakerState);
+      },
+    }),
+    relayDisconnects: new Gauge({
+      name: 'ssehub_relay_disconnects',
+      help: 'Times the relay subscriber connection was lost since start (Redis restart, CLIENT KILL, pubsub output buffer limit); a counter exposed as a gauge because the broker owns it.',
+      registers,
+      collect() {
+        this.set(sources.brokerCounters().relayDisconnects);
+      },
+    }),
+    malformedMessages: new Gauge({
+      name: 'ssehub_relay_malformed_messages',
+      help: 'Relayed messages that ssehub did not write, skipped, since start.',
+      registers,
+      collect() {
+        this.set(sources.brokerCounters().malformedMessages);
       },
     }),
     historyEvents: new Gauge({

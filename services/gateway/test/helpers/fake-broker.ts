@@ -11,6 +11,7 @@
 import type { Cursor, Pattern } from '@ssehub/protocol';
 import type {
   Broker,
+  BrokerCounters,
   BrokerEvent,
   BrokerSink,
   HistoryPage,
@@ -115,6 +116,10 @@ export class FakeBroker implements Broker {
 
   historyLength(): Promise<number> {
     return this.inner.historyLength();
+  }
+
+  counters(): BrokerCounters {
+    return this.inner.counters();
   }
 
   close(): Promise<void> {

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  BUMP_EPOCH_SCRIPT,
   ENSURE_META_SCRIPT,
   HEAD_SCRIPT,
   PUBLISH_SCRIPT,
@@ -35,6 +36,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
 import type {
   Broker,
+  BrokerCounters,
   BrokerEvent,
   BrokerSink,
   HistoryPage,
@@ -45,6 +47,7 @@ import type {
 } from '../broker.js';
 import { contentDigest, idempotencyConflict } from '../idempotency-cache.js';
 import { channelsFor } from './channel-set.js';
+import { createBreaker, type Breaker } from '../../resilience/breaker.js';
 import { RedisRegistry } from './redis-registry.js';
 import { RelaySubscriber } from './relay-subscriber.js';
 
@@ -89,8 +92,9 @@ export class RedisBroker implements Broker {
   /** Per shard, the last stream id the relay delivered (backfill starts after it). */
   readonly #lastSeen: (string | undefined)[];
   #sink: BrokerSink | undefined;
-  /** Relayed messages that were not ssehub's (metrics read it). */
-  malformedMessages = 0;
+  #malformedMessages = 0;
+  #relayDisconnects = 0;
+  readonly #breaker: Breaker<[string, readonly string[], readonly string[]], unknown>;
   /** SHA1 of each script, for EVALSHA. */
   readonly #shas = new Map<string, string>();
 
@@ -121,6 +125,12 @@ export class RedisBroker implements Broker {
     this.#commands.on('error', quiet);
     this.#subscriber.on('error', quiet);
     this.registry = new RedisRegistry(this.#commands, options.prefix);
+    this.#breaker = createBreaker(
+      (source: string, keys: readonly string[], args: readonly string[]) =>
+        this.#evaluate(source, keys, args),
+      { name: 'redis' },
+      options.log,
+    );
     this.#relay = new RelaySubscriber(
       this.#subscriber,
       {
@@ -128,9 +138,12 @@ export class RedisBroker implements Broker {
           this.#deliver(m);
         },
         onMalformed: () => {
-          this.malformedMessages += 1;
+          this.#malformedMessages += 1;
         },
-        onDown: () => this.#sink?.onDown(),
+        onDown: () => {
+          this.#relayDisconnects += 1;
+          this.#sink?.onDown();
+        },
         onReconnected: () => this.#backfill(),
       },
       options.log,
@@ -255,7 +268,17 @@ export class RedisBroker implements Broker {
     return lengths.reduce((a, b) => a + b, 0);
   }
 
+  counters(): BrokerCounters {
+    const state = this.#breaker.state;
+    return {
+      relayDisconnects: this.#relayDisconnects,
+      malformedMessages: this.#malformedMessages,
+      breakerState: state === 'open' ? 2 : state === 'half_open' ? 1 : 0,
+    };
+  }
+
   async close(): Promise<void> {
+    this.#breaker.shutdown();
     this.#subscriber.disconnect();
     try {
       await this.#commands.quit();
@@ -317,27 +340,33 @@ export class RedisBroker implements Broker {
   }
 
   async #run<T>(source: string, keys: readonly string[], args: readonly string[]): Promise<T> {
+    try {
+      return (await this.#breaker.fire(source, keys, args)) as T;
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      const message = this.#breaker.isOpenError(err)
+        ? 'The broker (Redis) is failing; calls fail fast until it recovers. Retry shortly.'
+        : 'The broker (Redis) is unavailable; retry shortly (with the same idempotency key, if the outcome is unknown).';
+      throw new GatewayError('BROKER_UNAVAILABLE', message, { cause: err });
+    }
+  }
+
+  /** One script call: EVALSHA, loading the script on NOSCRIPT (a restarted Redis forgot it). */
+  async #evaluate(
+    source: string,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> {
     let sha = this.#shas.get(source);
     if (sha === undefined) {
       sha = createHash('sha1').update(source).digest('hex');
       this.#shas.set(source, sha);
     }
     try {
-      let reply: unknown;
-      try {
-        reply = await this.#commands.evalsha(sha, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        reply = await this.#commands.eval(source, keys.length, ...keys, ...args);
-      }
-      return reply as T;
+      return await this.#commands.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      throw new GatewayError(
-        'BROKER_UNAVAILABLE',
-        'The broker (Redis) is unavailable; retry shortly (with the same idempotency key, if the outcome is unknown).',
-        { cause: err },
-      );
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.#commands.eval(source, keys.length, ...keys, ...args);
     }
   }
 
@@ -371,6 +400,19 @@ export class RedisBroker implements Broker {
     );
   }
 
+  async #bumpEpoch(shard: number, seen: string): Promise<void> {
+    const epoch = await this.#script<string>(
+      BUMP_EPOCH_SCRIPT,
+      [metaKey(this.#keys, shard)],
+      [seen, newEpoch()],
+    );
+    this.#epochs[shard] = epoch;
+    this.options.log.warn(
+      { shard, retired: seen, epoch },
+      'history went backwards (failover?): new epoch',
+    );
+  }
+
   #deliver(m: RelayedMessage): void {
     const shard = this.shardOf(m.topic);
     this.#lastSeen[shard] = m.streamId;
@@ -394,10 +436,16 @@ export class RedisBroker implements Broker {
       let after: Cursor = this.#cursor(shard, epoch, lastSeen);
       for (;;) {
         const page = await this.readAfter(shard, after, 500);
+        if (page.verdict === 'unknown' && after.epoch === this.#epochs[shard]) {
+          // Our last id is ahead of the stream: a failover to a replica that missed the newest
+          // events. New events could reuse ids already delivered, so retire this epoch.
+          await this.#bumpEpoch(shard, after.epoch);
+        }
         if (page.verdict !== 'ok') {
-          // Redis lost what we would backfill: the streams of this shard resume from history
-          // themselves (and get the reset that says so).
+          // What we would backfill is gone: the streams of this shard close and resume from
+          // history themselves, and get the reset that says why.
           this.#sink?.onGap(shard);
+          this.#lastSeen[shard] = undefined;
           break;
         }
         for (const event of page.events) {
