@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { openAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Broker, ReplicaStats } from './broker/broker.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
-import { RedisBroker } from './broker/redis/redis-broker.js';
+import { DeploymentMismatchError, RedisBroker } from './broker/redis/redis-broker.js';
+import type { RedisTopology } from './broker/redis/redis-connections.js';
 import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
 import { createAdminApp } from './http/admin-app.js';
 import { cors } from './http/middleware/cors.js';
@@ -159,6 +160,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
     stats.start();
   })();
   started.catch((err: unknown) => {
+    if (err instanceof DeploymentMismatchError) return; // the caller decides (main.ts exits)
     log.error({ err }, 'the broker could not be reached; this replica will not become ready');
   });
 
@@ -254,16 +256,22 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
 }
 
 function createBroker(config: GatewayConfig, log: Logger): Broker {
-  if (config.redisSentinels !== undefined || config.redisClusterNodes !== undefined) {
-    // Sentinel and Cluster are not built yet; a setting that silently fell back to something
-    // else would be worse than refusing to start.
+  if (config.redisClusterNodes !== undefined) {
+    // Cluster is not built yet; a setting that silently fell back to something else would be
+    // worse than refusing to start.
     throw new Error(
-      'REDIS_SENTINELS and REDIS_CLUSTER_NODES are not supported by this build yet; use REDIS_URL (standalone Redis), or unset them for the embedded broker.',
+      'REDIS_CLUSTER_NODES is not supported by this build yet; use REDIS_URL (standalone Redis) or REDIS_SENTINELS, or unset it for the embedded broker.',
     );
   }
-  if (config.redisUrl !== undefined) {
+  const topology: RedisTopology | undefined =
+    config.redisSentinels !== undefined && config.redisSentinelName !== undefined
+      ? { kind: 'sentinel', sentinels: config.redisSentinels, name: config.redisSentinelName }
+      : config.redisUrl !== undefined
+        ? { kind: 'standalone', url: config.redisUrl }
+        : undefined;
+  if (topology !== undefined) {
     return new RedisBroker({
-      url: config.redisUrl,
+      topology,
       prefix: config.redisPrefix,
       shards: config.redisShards,
       historySize: config.historySize,

@@ -32,3 +32,4 @@ export type {
 export { EmbeddedBroker } from './broker/embedded-broker.js';
 export type { EmbeddedBrokerOptions } from './broker/embedded-broker.js';
 export type { Authenticator, Principal, Credentials } from './auth/authenticator.js';
+export { DeploymentMismatchError } from './broker/redis/redis-broker.js';

@@ -16,6 +16,7 @@ import {
   loadConfig,
   type GatewayConfig,
 } from './config.js';
+import { DeploymentMismatchError } from './broker/redis/redis-broker.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
 
@@ -140,9 +141,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log.info({ settings: describeConfig(config) }, 'settings');
-  await gateway.ready().catch(() => {
-    // Logged by the gateway; the process stays up and not ready (SPEC 10: stops a rollout).
-  });
+  try {
+    await gateway.ready();
+  } catch (err) {
+    if (err instanceof DeploymentMismatchError) {
+      // Fixed settings differ from the deployment's: waiting cannot help (SPEC 9).
+      log.fatal({ err }, err.message);
+      process.exit(1);
+    }
+    // Unreachable broker: logged by the gateway; the process stays up and not ready, which
+    // stops a rollout (SPEC 10).
+  }
 
   const scheme = config.tlsCert === undefined ? 'http' : 'https';
   const shown = (a: AddressInfo): string =>

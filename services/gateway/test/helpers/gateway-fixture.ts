@@ -60,7 +60,14 @@ export function createBroker(kind: BrokerKind, options: GatewayOptions = {}): Br
   if (kind === 'redis') {
     // A prefix of its own per gateway keeps tests on the shared Redis apart (bullmq's practice).
     return new RedisBroker({
-      url: options.redisUrl ?? inject('redisUrl'),
+      topology:
+        options.redisSentinels !== undefined
+          ? {
+              kind: 'sentinel',
+              sentinels: options.redisSentinels,
+              name: options.redisSentinelName ?? 'mymaster',
+            }
+          : { kind: 'standalone', url: options.redisUrl ?? inject('redisUrl') },
       prefix: options.redisPrefix ?? `t${randomUUID().replaceAll('-', '')}`,
       shards: options.redisShards ?? 1,
       maxEventBytes: options.maxEventBytes ?? 65_536,

@@ -57,7 +57,7 @@ describe('redis broker resilience', () => {
       await admin.xadd(streamKey(keys, 0), '1-1', 't', 'fail', 'e', '', 'd', 'old');
       const epochBefore = await admin.hget(metaKey(keys, 0), 'epoch');
       // Drop only this gateway's relay connection; it reconnects, backfills, and finds the gap.
-      const clients = await admin.client('LIST', 'TYPE', 'pubsub');
+      const clients = await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub');
       const ours = String(clients)
         .split('\n')
         .find((line) => line.includes(`name=${prefix}:gateway:sub`));

@@ -31,7 +31,7 @@ import {
   type Pattern,
   type RelayedMessage,
 } from '@ssehub/protocol';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
 import type {
@@ -48,12 +48,13 @@ import type {
 import { contentDigest, idempotencyConflict } from '../idempotency-cache.js';
 import { channelsFor } from './channel-set.js';
 import { createBreaker, type Breaker } from '../../resilience/breaker.js';
+import { createRedisConnections, type RedisTopology } from './redis-connections.js';
 import { RedisRegistry } from './redis-registry.js';
-import { RelaySubscriber } from './relay-subscriber.js';
+import { RelaySubscriber, isAfter } from './relay-subscriber.js';
 
 export interface RedisBrokerOptions {
-  /** `redis://` or `rediss://` URL. */
-  readonly url: string;
+  /** Standalone server (`redis://` or `rediss://` URL) or Sentinel-monitored master. */
+  readonly topology: RedisTopology;
   /** Prefix of every key and channel (`REDIS_PREFIX`). @defaultValue 'ssehub' */
   readonly prefix: string;
   /** History shards, fixed for the life of a deployment (`REDIS_SHARDS`, 1 to 16). @defaultValue 1 */
@@ -67,6 +68,15 @@ export interface RedisBrokerOptions {
   /** Largest event data in bytes (`MAX_EVENT_BYTES`), recorded for publishers. */
   readonly maxEventBytes: number;
   readonly log: Logger;
+}
+
+/**
+ * Redis holds a deployment made with other fixed settings (REDIS_SHARDS, protocol version): this
+ * gateway must not run against it. Unlike an unreachable Redis, waiting will not help, so the
+ * process exits (SPEC 9: refuses to start, naming the setting).
+ */
+export class DeploymentMismatchError extends Error {
+  override readonly name = 'DeploymentMismatchError';
 }
 
 /** One stream entry: its id and the fields the publish script wrote ('' event = unnamed). */
@@ -103,20 +113,13 @@ export class RedisBroker implements Broker {
     this.#keys = { prefix: options.prefix, shardCount: options.shards };
     this.#epochs = new Array<string | undefined>(options.shards).fill(undefined);
     this.#lastSeen = new Array<string | undefined>(options.shards).fill(undefined);
-    this.#commands = new Redis(options.url, {
-      connectionName: `${options.prefix}:gateway:cmd`,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: COMMAND_TIMEOUT_MS,
+    const connections = createRedisConnections({
+      topology: options.topology,
+      connectionNamePrefix: options.prefix,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
     });
-    this.#subscriber = new Redis(options.url, {
-      connectionName: `${options.prefix}:gateway:sub`,
-      lazyConnect: true,
-      autoResubscribe: false,
-      maxRetriesPerRequest: null,
-    });
+    this.#commands = connections.commands;
+    this.#subscriber = connections.subscriber;
     // Errors surface as rejected commands and `close` events; the listener keeps Node from
     // treating them as unhandled.
     const quiet = (err: unknown): void => {
@@ -157,7 +160,12 @@ export class RedisBroker implements Broker {
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink;
     await Promise.all([this.#commands.connect(), this.#subscriber.connect()]);
-    for (let shard = 0; shard < this.shardCount; shard++) await this.#ensureMeta(shard);
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      await this.#ensureMeta(shard);
+      // Backfill after a reconnect starts here for shards that relayed nothing yet: without a
+      // starting point, events published while the relay was down would be skipped for good.
+      this.#advanceLastSeen(await this.head(shard));
+    }
     this.#relay.markUp();
   }
 
@@ -229,6 +237,8 @@ export class RedisBroker implements Broker {
   async syncPoint(shard: number): Promise<Cursor> {
     const head = await this.head(shard);
     await this.#relay.flush();
+    // Every event up to the head has reached us: a later backfill need not read them again.
+    this.#advanceLastSeen(head);
     return head;
   }
 
@@ -389,7 +399,7 @@ export class RedisBroker implements Broker {
     );
     if (reply[0] === 'mismatch') {
       const setting = reply[1] === 'shards' ? 'REDIS_SHARDS' : 'the ssehub protocol version';
-      throw new Error(
+      throw new DeploymentMismatchError(
         `This deployment's Redis (prefix "${o.prefix}") was created with ${setting} = ${reply[2] ?? '?'}, but this gateway has ${reply[1] === 'shards' ? String(o.shards) : REDIS_PROTOCOL_VERSION}. ${setting} is fixed for the life of a deployment: use the same value, or another REDIS_PREFIX.`,
       );
     }
@@ -411,6 +421,16 @@ export class RedisBroker implements Broker {
       { shard, retired: seen, epoch },
       'history went backwards (failover?): new epoch',
     );
+  }
+
+  /** Moves a shard's last-seen id up to `cursor` (a new epoch replaces it). */
+  #advanceLastSeen(cursor: Cursor): void {
+    const id = positionToStreamId(cursor.position);
+    const seen = this.#lastSeen[cursor.shard];
+    if (cursor.epoch !== this.#epochs[cursor.shard] || seen === undefined || isAfter(id, seen)) {
+      this.#epochs[cursor.shard] = cursor.epoch;
+      this.#lastSeen[cursor.shard] = id;
+    }
   }
 
   #deliver(m: RelayedMessage): void {
@@ -445,7 +465,9 @@ export class RedisBroker implements Broker {
           // What we would backfill is gone: the streams of this shard close and resume from
           // history themselves, and get the reset that says why.
           this.#sink?.onGap(shard);
+          // Follow the shard from its current head (in its current epoch) from now on.
           this.#lastSeen[shard] = undefined;
+          this.#advanceLastSeen(await this.head(shard));
           break;
         }
         for (const event of page.events) {
