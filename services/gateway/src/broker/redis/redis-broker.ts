@@ -6,8 +6,8 @@
  *   resent publish script would store the event twice under two ids);
  * - subscriber: SUBSCRIBE only, reconnects without limit, resubscribes and backfills itself.
  *
- * This build supports standalone Redis (`REDIS_URL`) with any REDIS_SHARDS; Sentinel and
- * Cluster are refused by the gateway until they are built.
+ * This build supports standalone Redis (`REDIS_URL`) and Sentinel (`REDIS_SENTINELS`) with any
+ * REDIS_SHARDS; Redis Cluster is refused by the gateway until it is built.
  */
 import { createHash } from 'node:crypto';
 import {
