@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the tests use, only when missing, so `pnpm test` works on a fresh
+# machine: openssl (the HTTP/2 test makes a certificate), Chromium (browser tests through
+# playwright-core), redis-server, redis-tools and redis-sentinel (the Redis broker's tests run a
+# real Redis where no container engine runs). One `apt-get update` serves every install; a
+# failed install is reported, and the tests that need the tool fail and say so.
+set -u
+apt_updated=false
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "test deps: $1 is missing and this is not root: install it (apt-get install $1); $2 will fail"
+    return
+  fi
+  echo "test deps: installing $1"
+  if [ "$apt_updated" = false ]; then
+    apt_updated=true
+    apt-get update -qq >/dev/null 2>&1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null 2>&1 ||
+    echo "test deps: could not install $1; $2 will fail"
+}
+command -v openssl >/dev/null 2>&1 || apt_install openssl "the HTTP/2 test"
+[ -x /usr/bin/chromium ] || apt_install chromium "the browser tests"
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server "the Redis broker tests"
+command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools "the multi-replica Redis tests"
+command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel "the Sentinel tests"
+exit 0
