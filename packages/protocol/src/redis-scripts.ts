@@ -66,8 +66,9 @@ return { 'ok', v[1], v[2], v[3], v[4], v[5] }
  *
  * KEYS[1] meta, KEYS[2] stream, KEYS[3..] one idempotency key per event that has one (in order).
  * ARGV[1] channel base (`<prefix>:{<tag>}:`), ARGV[2] publish command (PUBLISH or SPUBLISH),
- * ARGV[3] event count n, then 4 values per event: topic, event name ('' for none), data,
- * content digest ('' when the event has no idempotency key).
+ * ARGV[3] event count n, then 4 values per event: topic, event name ('' for none), data, and
+ * '1' when the event has an idempotency key ('' otherwise). The content digest a key is checked
+ * against is computed here, so every writer (gateway, SDK) compares content the same way.
  * Returns `{ epoch, stored count, id1, id2, … }`, `{ 'conflict', key }` or `{ 'nometa' }`.
  */
 export const PUBLISH_SCRIPT = `
@@ -87,9 +88,13 @@ local keyIndex = 3
 local keyOf = {}
 local seen = {}
 -- Pass 1: decide every idempotent event before anything is stored.
+local digests = {}
 for i = 1, n do
-  local digest = ARGV[4 + (i - 1) * 4 + 3]
-  if digest ~= '' then
+  local at = 4 + (i - 1) * 4
+  if ARGV[at + 3] ~= '' then
+    -- NUL cannot occur in a topic or an event name, so the fields cannot run into each other.
+    local digest = redis.sha1hex(ARGV[at] .. '\0' .. ARGV[at + 1] .. '\0' .. ARGV[at + 2])
+    digests[i] = digest
     local key = KEYS[keyIndex]
     keyIndex = keyIndex + 1
     keyOf[i] = key
@@ -113,7 +118,7 @@ local out = { epoch, 0 }
 local stored = 0
 for i = 1, n do
   local at = 4 + (i - 1) * 4
-  local topic, event, data, digest = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local topic, event, data, digest = ARGV[at], ARGV[at + 1], ARGV[at + 2], digests[i]
   local known = ids[i]
   if known and known.id then
     out[i + 2] = known.id
