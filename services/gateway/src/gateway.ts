@@ -103,6 +103,8 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
     brokerUp: () => (broker.isUp() ? 1 : 0),
     historyLength: () => broker.historyLength(),
     brokerCounters: () => broker.counters(),
+    // Read at scrape time, after the page reader below exists.
+    historyReads: () => ({ reads: pages.reads, shared: pages.shared }),
   });
   const dispatcher = new Dispatcher(broker.shardCount, metrics);
   const limits = new ConnectionLimits(config);

@@ -53,6 +53,11 @@ export type HistoryPage =
       readonly events: readonly BrokerEvent[];
       /** True when there was nothing more to read at the time of the read. */
       readonly done: boolean;
+      /**
+       * The shard's newest position when the page was read. Lets one page serve several
+       * resuming connections (stream/page-reader.ts); a broker that leaves it out shares none.
+       */
+      readonly newest?: Cursor;
     }
   | {
       /**

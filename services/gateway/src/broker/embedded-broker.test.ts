@@ -221,6 +221,7 @@ describe('EmbeddedBroker: readAfter verdicts', () => {
       verdict: 'ok',
       events: [expect.objectContaining({ data: 'e3' }), expect.objectContaining({ data: 'e4' })],
       done: false,
+      newest: at(5),
     });
     const rest = await broker.readAfter(0, at(4), 2);
     expect(rest.verdict === 'ok' && rest.done).toBe(true);
@@ -241,10 +242,16 @@ describe('EmbeddedBroker: readAfter verdicts', () => {
       verdict: 'ok',
       events: [],
       done: true,
+      newest: at(0),
     });
     const { broker } = await harness();
     await publishMany(broker, 3);
-    expect(await broker.readAfter(0, at(3), 10)).toEqual({ verdict: 'ok', events: [], done: true });
+    expect(await broker.readAfter(0, at(3), 10)).toEqual({
+      verdict: 'ok',
+      events: [],
+      done: true,
+      newest: at(3),
+    });
   });
 
   it('reads every retained event for earliest', async () => {
@@ -280,11 +287,13 @@ describe('EmbeddedBroker: readAfter verdicts', () => {
       verdict: 'ok',
       events: [],
       done: true,
+      newest: at(4),
     });
     expect(await h.broker.readAfter(0, 'earliest', 10)).toEqual({
       verdict: 'ok',
       events: [],
       done: true,
+      newest: at(4),
     });
   });
 
@@ -321,6 +330,7 @@ describe('EmbeddedBroker: readAfter verdicts', () => {
       verdict: 'ok',
       events: [],
       done: true,
+      newest: at(3),
     });
     // Ahead of the newest, or another epoch, is still unknown.
     expect(await broker.readAfter(0, at(9), 10)).toEqual({ verdict: 'unknown' });

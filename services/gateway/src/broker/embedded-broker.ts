@@ -199,7 +199,12 @@ export class EmbeddedBroker implements Broker {
     const entries = this.#history.after(afterSeq, limit);
     const last = entries.at(-1);
     const done = entries.length < limit || last === undefined || last.seq >= this.#lastSeq;
-    return { verdict: 'ok', events: entries.map((e) => e.value), done };
+    return {
+      verdict: 'ok',
+      events: entries.map((e) => e.value),
+      done,
+      newest: this.#cursorAt(this.#lastSeq),
+    };
   }
 
   #cursorAt(seq: number): Cursor {

@@ -16,6 +16,8 @@ export interface MetricsSources {
   historyLength(): Promise<number>;
   /** Broker health figures. */
   brokerCounters(): BrokerCounters;
+  /** History page reads made, and reads answered from another connection's page. */
+  historyReads(): { readonly reads: number; readonly shared: number };
 }
 
 export function createMetrics(sources: MetricsSources) {
@@ -70,6 +72,22 @@ export function createMetrics(sources: MetricsSources) {
       registers,
       collect() {
         this.set(sources.brokerCounters().malformedMessages);
+      },
+    }),
+    historyReads: new Gauge({
+      name: 'ssehub_history_reads',
+      help: 'History pages read from the broker for replays since start (a counter exposed as a gauge).',
+      registers,
+      collect() {
+        this.set(sources.historyReads().reads);
+      },
+    }),
+    historyReadsShared: new Gauge({
+      name: 'ssehub_history_reads_shared',
+      help: 'Replay page requests answered from a page another connection read (resume storms share reads).',
+      registers,
+      collect() {
+        this.set(sources.historyReads().shared);
       },
     }),
     historyEvents: new Gauge({

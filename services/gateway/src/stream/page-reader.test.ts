@@ -31,53 +31,79 @@ class DeferredBroker extends EmbeddedBroker {
 }
 
 const at = (seq: number): Cursor => ({ epoch: 'Ep0c', shard: 0, position: { ms: seq, seq: 0 } });
-const EMPTY: HistoryPage = { verdict: 'ok', events: [], done: true };
+const page = (newest: number): HistoryPage => ({
+  verdict: 'ok',
+  events: [],
+  done: true,
+  newest: at(newest),
+});
 
 describe('PageReader', () => {
-  it('shares a read in flight with callers whose ticket is older than the read', async () => {
+  it('shares one read in flight between callers the page covers', async () => {
     const broker = new DeferredBroker();
     const reader = new PageReader(broker);
-    const since = reader.ticket();
-    const first = reader.read(0, at(3), 200, since);
-    const second = reader.read(0, at(3), 200, since);
-    expect(reader.reads).toBe(1);
+    const first = reader.read(0, at(3), 200, at(5));
+    const second = reader.read(0, at(3), 200, at(5));
     expect(broker.pending).toHaveLength(1);
-    broker.settle(0, EMPTY);
-    expect(await first).toBe(EMPTY);
-    expect(await second).toBe(EMPTY);
+    const read = page(7);
+    broker.settle(0, read);
+    expect(await first).toBe(read);
+    expect(await second).toBe(read);
+    expect(reader.reads).toBe(1);
+    expect(reader.shared).toBe(1);
   });
 
-  it('does not share a read issued before the caller started holding live events', async () => {
+  it('lets a completed page serve later callers for a moment (reconnects spread by retry jitter)', async () => {
     const broker = new DeferredBroker();
     const reader = new PageReader(broker);
-    const early = reader.read(0, at(3), 200, reader.ticket());
-    const lateSince = reader.ticket(); // a connection registered after the first read was issued
-    const late = reader.read(0, at(3), 200, lateSince);
-    expect(reader.reads).toBe(2);
+    const first = reader.read(0, at(3), 200, at(5));
+    const read = page(7);
+    broker.settle(0, read);
+    await first;
+    expect(await reader.read(0, at(3), 200, at(7))).toBe(read);
+    expect(reader.reads).toBe(1);
+  });
+
+  it('reads again for a caller whose floor is above what the page saw (it could miss events)', async () => {
+    const broker = new DeferredBroker();
+    const reader = new PageReader(broker);
+    const first = reader.read(0, at(3), 200, at(5));
+    broker.settle(0, page(5));
+    await first;
+    // Registered after event 6 was dispatched: a page read when the newest was 5 lacks it.
+    const late = reader.read(0, at(3), 200, at(6));
+    await Promise.resolve();
+    await Promise.resolve();
     expect(broker.pending).toHaveLength(2);
-    // A third caller from before the second read may share the second one.
-    const third = reader.read(0, at(3), 200, lateSince);
+    const fresh = page(6);
+    broker.settle(1, fresh);
+    expect(await late).toBe(fresh);
     expect(reader.reads).toBe(2);
-    const newer: HistoryPage = { verdict: 'trimmed' };
-    broker.settle(0, EMPTY); // the older read finishing must not drop the newer one from the table
-    expect(await early).toBe(EMPTY);
-    const fourth = reader.read(0, at(3), 200, lateSince);
+  });
+
+  it('never shares a page of another epoch, or one from a broker that does not say its newest', async () => {
+    const broker = new DeferredBroker();
+    const reader = new PageReader(broker);
+    const first = reader.read(0, at(3), 200, at(5));
+    broker.settle(0, { verdict: 'ok', events: [], done: true });
+    await first;
+    const other = reader.read(0, at(3), 200, { ...at(5), epoch: 'Zzzz' });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(broker.pending).toHaveLength(2);
+    broker.settle(1, page(9));
+    await other;
     expect(reader.reads).toBe(2);
-    broker.settle(1, newer);
-    expect(await late).toBe(newer);
-    expect(await third).toBe(newer);
-    expect(await fourth).toBe(newer);
   });
 
   it('keeps different pages apart: shard, start and limit', () => {
     const broker = new DeferredBroker();
     const reader = new PageReader(broker);
-    const since = reader.ticket();
-    void reader.read(0, at(3), 200, since);
-    void reader.read(0, at(4), 200, since);
-    void reader.read(0, 'earliest', 200, since);
-    void reader.read(0, at(3), 100, since);
-    void reader.read(1, { ...at(3), shard: 1 }, 200, since);
+    void reader.read(0, at(3), 200, at(3));
+    void reader.read(0, at(4), 200, at(3));
+    void reader.read(0, 'earliest', 200, at(3));
+    void reader.read(0, at(3), 100, at(3));
+    void reader.read(1, { ...at(3), shard: 1 }, 200, undefined);
     expect(reader.reads).toBe(5);
     expect(broker.pending.map((r) => [r.shard, r.start, r.limit])).toEqual([
       [0, at(3), 200],
@@ -86,23 +112,5 @@ describe('PageReader', () => {
       [0, at(3), 100],
       [1, { ...at(3), shard: 1 }, 200],
     ]);
-  });
-
-  it('reads again once a read has finished (nothing is cached)', async () => {
-    const broker = new DeferredBroker();
-    const reader = new PageReader(broker);
-    const since = reader.ticket();
-    const first = reader.read(0, at(3), 200, since);
-    broker.settle(0, EMPTY);
-    await first;
-    void reader.read(0, at(3), 200, since);
-    expect(reader.reads).toBe(2);
-  });
-
-  it('hands out increasing tickets', () => {
-    const reader = new PageReader(new DeferredBroker());
-    const a = reader.ticket();
-    const b = reader.ticket();
-    expect(b).toBeGreaterThan(a);
   });
 });

@@ -1,57 +1,74 @@
 /**
- * History reads for replay, shared: connections of this replica that ask for the same page at
- * the same time (a storm of clients resuming from the same id after a replica died) get one
- * broker read between them (DESIGN.md "Resume without gap").
+ * History reads for replay, shared: connections of this replica that ask for the same page (a
+ * storm of clients resuming from the same id after a replica died) get one broker read between
+ * them, whether they ask at the same moment or within {@link KEEP_MS} of each other (their
+ * reconnects are spread by the `retry:` jitter).
  *
- * Sharing has one rule that keeps the hand-off gapless: a caller may only join a read that was
- * issued after the caller started holding live events (see {@link PageReader.ticket}). A read
- * issued earlier can lack an event that was published before the caller was registered with the
- * dispatcher, which the caller then has neither in the page nor among its held events.
+ * A page may serve a caller only if it covers everything the caller does not hold: the caller
+ * holds every live event from its registration on, and every event dispatched before that is
+ * at or below the dispatcher's watermark then (its `floor`). So a page read when the shard's
+ * newest position was at or above the floor contains, or is followed by pages that contain,
+ * every event the caller needs; an older page may lack some, and the caller reads its own.
  */
-import { encodeEventId } from '@ssehub/protocol';
+import { comparePositions, encodeEventId, type Cursor } from '@ssehub/protocol';
 import type { Broker, HistoryPage, ReadStart } from '../broker/broker.js';
 
-interface InFlight {
-  /** The ticket current when the read was issued. */
-  readonly issuedAt: number;
-  readonly page: Promise<HistoryPage>;
-}
+/** How long a completed page stays available for sharing, in ms. */
+export const KEEP_MS = 250;
 
 export class PageReader {
-  readonly #inFlight = new Map<string, InFlight>();
-  #tick = 0;
+  readonly #pages = new Map<string, Promise<HistoryPage>>();
   /** Broker reads actually made (the rest were shared). */
   reads = 0;
+  /** Reads answered from another caller's page. */
+  shared = 0;
 
   constructor(private readonly broker: Broker) {}
 
   /**
-   * A point in this reader's timeline. Take one once the caller holds every live event it could
-   * miss (after it was registered with the dispatcher, and again after its held events
-   * overflowed), and pass it to {@link read}.
+   * Reads up to `limit` events of `shard` after `start`. `floor` is the dispatcher's watermark
+   * for the shard when the caller started holding live events (undefined: nothing dispatched).
    */
-  ticket(): number {
-    this.#tick += 1;
-    return this.#tick;
-  }
-
-  /**
-   * Reads up to `limit` events of `shard` after `start`, sharing a read in flight for the same
-   * page only when it was issued after `since` (a value from {@link ticket}).
-   */
-  read(shard: number, start: ReadStart, limit: number, since: number): Promise<HistoryPage> {
-    const from = start === 'earliest' ? 'earliest' : encodeEventId([start]);
-    const key = `${shard}|${from}|${limit}`;
-    const shared = this.#inFlight.get(key);
-    if (shared !== undefined && shared.issuedAt > since) return shared.page;
+  async read(
+    shard: number,
+    start: ReadStart,
+    limit: number,
+    floor: Cursor | undefined,
+  ): Promise<HistoryPage> {
+    const key = `${shard}|${start === 'earliest' ? 'earliest' : encodeEventId([start])}|${limit}`;
+    const existing = this.#pages.get(key);
+    if (existing !== undefined) {
+      const page = await existing.catch(() => undefined);
+      if (page !== undefined && covers(page, floor)) {
+        this.shared += 1;
+        return page;
+      }
+    }
     this.reads += 1;
-    const entry: InFlight = {
-      issuedAt: this.ticket(),
-      page: this.broker.readAfter(shard, start, limit).finally(() => {
-        if (this.#inFlight.get(key) === entry) this.#inFlight.delete(key);
-      }),
+    const read = this.broker.readAfter(shard, start, limit);
+    this.#pages.set(key, read);
+    const forget = (): void => {
+      if (this.#pages.get(key) === read) this.#pages.delete(key);
     };
-    this.#inFlight.set(key, entry);
-    return entry.page;
+    read.then(
+      () => {
+        setTimeout(forget, KEEP_MS).unref();
+      },
+      forget, // a failed read is never shared
+    );
+    return read;
   }
+}
+
+/** True when the page was read late enough to serve a caller whose floor is `floor`. */
+function covers(page: HistoryPage, floor: Cursor | undefined): boolean {
+  // Verdicts other than ok only get firmer with time (trimming moves on, lost stays lost).
+  if (page.verdict !== 'ok') return true;
+  if (floor === undefined) return true;
+  const newest = page.newest;
+  return (
+    newest !== undefined &&
+    newest.epoch === floor.epoch &&
+    comparePositions(newest.position, floor.position) >= 0
+  );
 }

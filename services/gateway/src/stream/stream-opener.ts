@@ -152,12 +152,12 @@ export class StreamOpener {
       },
     });
     dispatcher.add(conn);
-    // Every live event from here on is held (or counted as an overflow): reads issued after this
-    // ticket may be shared with other connections (see PageReader).
-    const since = this.deps.pages.ticket();
+    // Every live event from here on is held (or counted as an overflow); everything before is
+    // at or below these watermarks, which decide which shared pages may serve it (PageReader).
+    const floors = this.#floorsOf(conn);
     try {
       conn.interest = await broker.acquire(req.patterns);
-      const plan = await this.#plan(conn, req.start, since);
+      const plan = await this.#plan(conn, req.start, floors);
       return {
         conn,
         start: (res, headers) => {
@@ -193,7 +193,16 @@ export class StreamOpener {
     }
   }
 
-  async #plan(conn: SseConnection, start: StreamStart, since: number): Promise<Plan> {
+  /** The dispatcher's watermark of each of the connection's shards, right now. */
+  #floorsOf(conn: SseConnection): Map<number, Cursor | undefined> {
+    return new Map(conn.shards.map((shard) => [shard, this.deps.dispatcher.watermark(shard)]));
+  }
+
+  async #plan(
+    conn: SseConnection,
+    start: StreamStart,
+    floors: ReadonlyMap<number, Cursor | undefined>,
+  ): Promise<Plan> {
     const { broker } = this.deps;
     const positions = new Map<number, Cursor>();
     const firstPages = new Map<number, readonly BrokerEvent[]>();
@@ -236,7 +245,12 @@ export class StreamOpener {
     const verdicts = await Promise.all(
       conn.shards.map(async (shard) => {
         const from: Cursor | 'earliest' = given?.get(shard) ?? 'earliest';
-        const page = await this.deps.pages.read(shard, from, this.options.replayPageSize, since);
+        const page = await this.deps.pages.read(
+          shard,
+          from,
+          this.options.replayPageSize,
+          floors.get(shard),
+        );
         return { shard, from, page };
       }),
     );
@@ -319,9 +333,9 @@ export class StreamOpener {
       const shards = overflowsSeen === conn.overflows ? [...pending] : conn.shards;
       overflowsSeen = conn.overflows;
       pending = new Set();
-      // Held events dropped so far were published before this ticket: reads issued after it
-      // contain them.
-      const since = this.deps.pages.ticket();
+      // Held events dropped so far were dispatched at or below these watermarks: pages read
+      // at or after them contain them.
+      const floors = this.#floorsOf(conn);
       for (const shard of shards) {
         for (;;) {
           if (conn.isClosed()) return;
@@ -329,7 +343,7 @@ export class StreamOpener {
             shard,
             positions.get(shard) ?? 'earliest',
             this.options.replayPageSize,
-            since,
+            floors.get(shard),
           );
           if (page.verdict !== 'ok') throw new Error(`history ${page.verdict} during replay`);
           await this.#writePage(conn, page.events, positions);
