@@ -1,0 +1,18 @@
+/**
+ * `@ssehub/publisher`: publish events to an ssehub deployment from a backend service, straight to
+ * its Redis (SPEC.md section 8).
+ *
+ * @packageDocumentation
+ */
+export { PublisherError } from './errors.js';
+export type { PublisherErrorCode, PublisherErrorOptions } from './errors.js';
+export { DEFAULT_META, createPublisher } from './publisher.js';
+export type {
+  BreakerState,
+  PublishInput,
+  PublishOptions,
+  Publisher,
+  PublisherBreakerOptions,
+  PublisherOptions,
+} from './publisher.js';
+export { MAX_IDEMPOTENCY_KEY_LENGTH } from './validate.js';
