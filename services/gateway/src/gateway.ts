@@ -258,19 +258,14 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
 }
 
 function createBroker(config: GatewayConfig, log: Logger): Broker {
-  if (config.redisClusterNodes !== undefined) {
-    // Cluster is not built yet; a setting that silently fell back to something else would be
-    // worse than refusing to start.
-    throw new Error(
-      'REDIS_CLUSTER_NODES is not supported by this build yet; use REDIS_URL (standalone Redis) or REDIS_SENTINELS, or unset it for the embedded broker.',
-    );
-  }
   const topology: RedisTopology | undefined =
-    config.redisSentinels !== undefined && config.redisSentinelName !== undefined
-      ? { kind: 'sentinel', sentinels: config.redisSentinels, name: config.redisSentinelName }
-      : config.redisUrl !== undefined
-        ? { kind: 'standalone', url: config.redisUrl }
-        : undefined;
+    config.redisClusterNodes !== undefined
+      ? { kind: 'cluster', nodes: config.redisClusterNodes }
+      : config.redisSentinels !== undefined && config.redisSentinelName !== undefined
+        ? { kind: 'sentinel', sentinels: config.redisSentinels, name: config.redisSentinelName }
+        : config.redisUrl !== undefined
+          ? { kind: 'standalone', url: config.redisUrl }
+          : undefined;
   if (topology !== undefined) {
     return new RedisBroker({
       topology,

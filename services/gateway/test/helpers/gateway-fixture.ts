@@ -61,13 +61,15 @@ export function createBroker(kind: BrokerKind, options: GatewayOptions = {}): Br
     // A prefix of its own per gateway keeps tests on the shared Redis apart (bullmq's practice).
     return new RedisBroker({
       topology:
-        options.redisSentinels !== undefined
-          ? {
-              kind: 'sentinel',
-              sentinels: options.redisSentinels,
-              name: options.redisSentinelName ?? 'mymaster',
-            }
-          : { kind: 'standalone', url: options.redisUrl ?? inject('redisUrl') },
+        options.redisClusterNodes !== undefined
+          ? { kind: 'cluster', nodes: options.redisClusterNodes }
+          : options.redisSentinels !== undefined
+            ? {
+                kind: 'sentinel',
+                sentinels: options.redisSentinels,
+                name: options.redisSentinelName ?? 'mymaster',
+              }
+            : { kind: 'standalone', url: options.redisUrl ?? inject('redisUrl') },
       prefix: options.redisPrefix ?? `t${randomUUID().replaceAll('-', '')}`,
       shards: options.redisShards ?? 1,
       maxEventBytes: options.maxEventBytes ?? 65_536,

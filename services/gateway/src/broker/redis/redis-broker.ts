@@ -6,8 +6,10 @@
  *   resent publish script would store the event twice under two ids);
  * - subscriber: SUBSCRIBE only, reconnects without limit, resubscribes and backfills itself.
  *
- * This build supports standalone Redis (`REDIS_URL`) and Sentinel (`REDIS_SENTINELS`) with any
- * REDIS_SHARDS; Redis Cluster is refused by the gateway until it is built.
+ * This build supports standalone Redis (`REDIS_URL`), Sentinel (`REDIS_SENTINELS`) and Redis
+ * Cluster (`REDIS_CLUSTER_NODES`) with any REDIS_SHARDS. On Cluster every key and channel of a
+ * shard shares the shard's hash tag, so each script runs on the one node owning that slot, and
+ * events go out with SPUBLISH to sharded subscribers: an event passes through one node only.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -31,7 +33,6 @@ import {
   type Pattern,
   type RelayedMessage,
 } from '@ssehub/protocol';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
 import type {
@@ -48,12 +49,16 @@ import type {
 import { idempotencyConflict } from '../idempotency-cache.js';
 import { channelsFor } from './channel-set.js';
 import { createBreaker, type Breaker } from '../../resilience/breaker.js';
-import { createRedisConnections, type RedisTopology } from './redis-connections.js';
+import {
+  createRedisConnections,
+  type RedisClient,
+  type RedisTopology,
+} from './redis-connections.js';
 import { RedisRegistry } from './redis-registry.js';
 import { RelaySubscriber, isAfter } from './relay-subscriber.js';
 
 export interface RedisBrokerOptions {
-  /** Standalone server (`redis://` or `rediss://` URL) or Sentinel-monitored master. */
+  /** Standalone server (`redis://` or `rediss://` URL), Sentinel-monitored master, or Cluster. */
   readonly topology: RedisTopology;
   /** Prefix of every key and channel (`REDIS_PREFIX`). @defaultValue 'ssehub' */
   readonly prefix: string;
@@ -95,8 +100,10 @@ export class RedisBroker implements Broker {
   readonly shardCount: number;
   readonly registry: RedisRegistry;
   readonly #keys: KeySpace;
-  readonly #commands: Redis;
-  readonly #subscriber: Redis;
+  readonly #commands: RedisClient;
+  readonly #subscriber: RedisClient;
+  /** Redis Cluster: SPUBLISH / SSUBSCRIBE (sharded pub/sub). */
+  readonly #sharded: boolean;
   readonly #relay: RelaySubscriber;
   readonly #epochs: (string | undefined)[];
   /** Per shard, the last stream id the relay delivered (backfill starts after it). */
@@ -120,6 +127,7 @@ export class RedisBroker implements Broker {
     });
     this.#commands = connections.commands;
     this.#subscriber = connections.subscriber;
+    this.#sharded = connections.sharded;
     // Errors surface as rejected commands and `close` events; the listener keeps Node from
     // treating them as unhandled.
     const quiet = (err: unknown): void => {
@@ -150,6 +158,7 @@ export class RedisBroker implements Broker {
         onReconnected: () => this.#backfill(),
       },
       options.log,
+      connections.sharded,
     );
   }
 
@@ -236,7 +245,7 @@ export class RedisBroker implements Broker {
 
   async syncPoint(shard: number): Promise<Cursor> {
     const head = await this.head(shard);
-    await this.#relay.flush();
+    await this.#relay.flush(streamKey(this.#keys, shard));
     // Every event up to the head has reached us: a later backfill need not read them again.
     this.#advanceLastSeen(head);
     return head;
@@ -266,7 +275,7 @@ export class RedisBroker implements Broker {
       events.length < limit ||
       last === undefined ||
       positionToStreamId(last.cursor.position) === lastGen;
-    return { verdict: 'ok', events, done };
+    return { verdict: 'ok', events, done, newest: this.#cursor(shard, epoch, lastGen) };
   }
 
   async historyLength(): Promise<number> {
@@ -301,7 +310,7 @@ export class RedisBroker implements Broker {
     const keys = [metaKey(this.#keys, shard), streamKey(this.#keys, shard)];
     const args = [
       `${this.options.prefix}:${shardTag(this.#keys, shard)}:`,
-      'PUBLISH',
+      this.#sharded ? 'SPUBLISH' : 'PUBLISH',
       String(events.length),
     ];
     for (const e of events) {

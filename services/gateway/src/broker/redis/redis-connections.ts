@@ -12,8 +12,13 @@
  * after a failover that leaves the old master reachable, Sentinel only demotes it several
  * seconds later, and writes it accepted meanwhile would be thrown away when it resyncs as a
  * replica; dropping both connections as soon as the switch is announced keeps that window short.
+ *
+ * With Redis Cluster (`REDIS_CLUSTER_NODES`), both clients are ioredis `Cluster`s built from the
+ * seed nodes with the same role options for each node connection; the subscriber one uses
+ * sharded pub/sub (`shardedSubscribers: true`: one SSUBSCRIBE connection per master that owns
+ * subscribed channels), so an event only passes through the node that owns its shard.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisNode } from '../../config.js';
 
 /** Where Redis is. */
@@ -29,7 +34,15 @@ export type RedisTopology =
       readonly sentinels: readonly RedisNode[];
       /** Name of the monitored master (`REDIS_SENTINEL_NAME`). */
       readonly name: string;
+    }
+  | {
+      readonly kind: 'cluster';
+      /** Seed nodes of the Redis Cluster, at least one (`REDIS_CLUSTER_NODES`). */
+      readonly nodes: readonly RedisNode[];
     };
+
+/** A client of either kind: one server (standalone, Sentinel) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   /** Standalone server or Sentinel-monitored master. */
@@ -51,9 +64,11 @@ export interface RedisConnectionOptions {
 /** The two clients, not connected yet (`lazyConnect`): call `connect()` on each. */
 export interface RedisConnections {
   /** Request-path commands (publish script, history reads, registry); fails fast. */
-  readonly commands: Redis;
-  /** Pub/sub only; reconnects without limit. */
-  readonly subscriber: Redis;
+  readonly commands: RedisClient;
+  /** Pub/sub only (sharded pub/sub on Cluster); reconnects without limit. */
+  readonly subscriber: RedisClient;
+  /** True on Redis Cluster: publish with SPUBLISH, subscribe with SSUBSCRIBE. */
+  readonly sharded: boolean;
 }
 
 /** Builds the commands and subscriber clients for a topology, with the options of their roles. */
@@ -73,8 +88,29 @@ export function createRedisConnections(options: RedisConnectionOptions): RedisCo
     autoResubscribe: false,
     maxRetriesPerRequest: null,
   };
+  const { topology } = options;
+  if (topology.kind === 'cluster') {
+    const nodes = topology.nodes.map(({ host, port }) => ({ host, port }));
+    // `Cluster` takes per-node options in `redisOptions`, minus those it manages itself.
+    const nodeOptions = ({
+      enableOfflineQueue: _queue,
+      ...rest
+    }: RedisOptions): ClusterOptions['redisOptions'] => rest;
+    const commands = new Cluster(nodes, {
+      redisOptions: nodeOptions(commandOptions),
+      lazyConnect: true,
+      enableOfflineQueue: false,
+    });
+    const subscriber = new Cluster(nodes, {
+      redisOptions: nodeOptions(subscriberOptions),
+      lazyConnect: true,
+      shardedSubscribers: true,
+      // Keep trying to reach the cluster, like the standalone subscriber.
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    return { commands, subscriber, sharded: true };
+  }
   const build = (roleOptions: RedisOptions): Redis => {
-    const { topology } = options;
     if (topology.kind === 'standalone') return new Redis(topology.url, roleOptions);
     return new Redis({
       ...roleOptions,
@@ -84,5 +120,9 @@ export function createRedisConnections(options: RedisConnectionOptions): RedisCo
       failoverDetector: true,
     });
   };
-  return { commands: build(commandOptions), subscriber: build(subscriberOptions) };
+  return {
+    commands: build(commandOptions),
+    subscriber: build(subscriberOptions),
+    sharded: false,
+  };
 }

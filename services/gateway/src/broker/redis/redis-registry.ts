@@ -4,7 +4,7 @@
  * sorted set scored by expiry, so any replica can list the live ones. All keys share one hash
  * tag, so this works on Redis Cluster too.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import type { PresenceEntry, ReplicaPresence, ReplicaRegistry, ReplicaStats } from '../broker.js';
 
 /** A replica missing this many report intervals (1 s each) is gone. */
@@ -20,7 +20,7 @@ export class RedisRegistry implements ReplicaRegistry {
   readonly #base: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.#base = `${prefix}:{${prefix}:replicas}`;

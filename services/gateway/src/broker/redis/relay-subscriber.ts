@@ -7,12 +7,28 @@
  *   backfills each shard from history after the last id it received, holding live messages
  *   meanwhile, so every event Redis accepted is delivered once and in order;
  * - malformed messages (written by something else) are counted and skipped.
+ *
+ * On Redis Cluster (`sharded`), the subscriber is an ioredis `Cluster` with
+ * `shardedSubscribers: true`: channels are held with SSUBSCRIBE/SUNSUBSCRIBE on one connection
+ * per master. ioredis reports a lost node connection as `-node` (with the node's key) and a
+ * rebuilt subscriber set as `subscribersReady`; the relay treats them as down and reconnected
+ * (resubscribe, awaiting the replies, then backfill), besides the whole-cluster `close`/`ready`.
  */
 import { parseRelayedMessage, streamIdToPosition, type RelayedMessage } from '@ssehub/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { clusterSlot } from './cluster-slot.js';
+import type { RedisClient } from './redis-connections.js';
+
+/** The parts of ioredis's ClusterSubscriberGroup (not public API) that `flush` reads. */
+interface ShardedGroupInternals {
+  readonly clusterSlots?: readonly (readonly string[] | undefined)[];
+  readonly shardedSubscribers?: ReadonlyMap<string, { getInstance(): Redis | null }>;
+}
 
 interface ChannelState {
+  /** Cluster slot of the channel (sharded mode only; -1 otherwise). */
+  readonly slot: number;
   count: number;
   /** The last subscribe/unsubscribe of this channel; the next one chains after it. */
   op: Promise<void>;
@@ -34,9 +50,11 @@ export class RelaySubscriber {
   #everUp = false;
 
   constructor(
-    private readonly sub: Redis,
+    private readonly sub: RedisClient,
     private readonly handlers: RelayHandlers,
     private readonly log: Logger,
+    /** Redis Cluster: SSUBSCRIBE/SUNSUBSCRIBE on the node that owns each channel. */
+    private readonly sharded = false,
   ) {
     const deliver = (channel: string, message: string): void => {
       const parsed = parseRelayedMessage(message);
@@ -58,6 +76,29 @@ export class RelaySubscriber {
       if (!this.#everUp) return; // the first connect is handled by start()
       void this.#recover();
     });
+    if (sharded) {
+      // A node's sharded subscriber ended (node lost); ioredis refreshes the slots and rebuilds
+      // its subscribers, then says `subscribersReady`. The pool's own `-node` has no node key.
+      sub.on('-node', (_redis: unknown, nodeKey?: string) => {
+        if (nodeKey === undefined || !this.#up) return;
+        this.#up = false;
+        handlers.onDown();
+      });
+      sub.on('subscribersReady', () => {
+        if (!this.#everUp || this.#up || this.#recovering) return;
+        void this.#recover();
+      });
+    }
+  }
+
+  #recovering = false;
+
+  #subscribe(channel: string): Promise<unknown> {
+    return this.sharded ? this.sub.ssubscribe(channel) : this.sub.subscribe(channel);
+  }
+
+  #unsubscribe(channel: string): Promise<unknown> {
+    return this.sharded ? this.sub.sunsubscribe(channel) : this.sub.unsubscribe(channel);
   }
 
   get isUp(): boolean {
@@ -80,12 +121,16 @@ export class RelaySubscriber {
       channels.map((channel) => {
         let state = this.#channels.get(channel);
         if (state === undefined) {
-          state = { count: 0, op: Promise.resolve() };
+          state = {
+            slot: this.sharded ? clusterSlot(channel) : -1,
+            count: 0,
+            op: Promise.resolve(),
+          };
           this.#channels.set(channel, state);
         }
         state.count += 1;
         if (state.count === 1) {
-          state.op = state.op.then(() => this.sub.subscribe(channel).then(() => undefined));
+          state.op = state.op.then(() => this.#subscribe(channel).then(() => undefined));
         }
         return state.op;
       }),
@@ -104,7 +149,9 @@ export class RelaySubscriber {
           // Someone took it again while we waited: keep it.
           if (state.count > 0) return;
           this.#channels.delete(channel);
-          if (this.#up) await this.sub.unsubscribe(channel);
+          // On Cluster, ioredis keeps its own list of sharded channels and resubscribes them
+          // when it rebuilds a node's subscriber: drop the channel from it even while down.
+          if (this.#up || this.sharded) await this.#unsubscribe(channel);
         })
         .catch((err: unknown) => {
           this.log.debug({ err, channel }, 'unsubscribe failed (the connection is down)');
@@ -115,15 +162,37 @@ export class RelaySubscriber {
   /**
    * A position L has reached us when a PING sent now comes back: one connection delivers in
    * order, so every message published before L's read arrived before the PONG (DESIGN.md).
+   *
+   * On Cluster the PING must go to the sharded subscriber connection of the node owning
+   * `slotKey`'s slot (a key with the shard's hash tag); ioredis does not expose it, so this reads
+   * its subscriber group's internals. No channel held in that slot: nothing of it can be in
+   * flight, so it resolves at once. Connection not found or not ready: it rejects (the caller
+   * does not advance the watermark this round).
    */
-  async flush(): Promise<void> {
-    await this.sub.ping();
+  async flush(slotKey?: string): Promise<void> {
+    if (!this.sharded || slotKey === undefined) {
+      await this.sub.ping();
+      return;
+    }
+    const slot = clusterSlot(slotKey);
+    if (![...this.#channels.values()].some((c) => c.slot === slot)) return;
+    const group = (this.sub as unknown as { shardedSubscribers?: ShardedGroupInternals })
+      .shardedSubscribers;
+    const nodeKey = group?.clusterSlots?.[slot]?.[0];
+    const connection =
+      nodeKey === undefined ? undefined : group?.shardedSubscribers?.get(nodeKey)?.getInstance();
+    if (connection?.status !== 'ready') {
+      throw new Error(`no ready sharded subscriber for slot ${String(slot)}`);
+    }
+    await connection.ping();
   }
 
   async #recover(): Promise<void> {
+    if (this.sharded && this.#recovering) return;
+    this.#recovering = true;
     this.#holding = [];
     try {
-      await Promise.all([...this.#channels.keys()].map((c) => this.sub.subscribe(c)));
+      await Promise.all([...this.#channels.keys()].map((c) => this.#subscribe(c)));
       await this.handlers.onReconnected();
       const held = this.#holding;
       this.#holding = undefined;
@@ -133,7 +202,16 @@ export class RelaySubscriber {
     } catch (err) {
       this.#holding = undefined;
       this.log.warn({ err }, 'relay recovery failed; retrying on the next reconnect');
-      this.sub.disconnect(true);
+      if (this.sharded) {
+        // A cluster reconnect is quick while the lost node is still away: pace the retries.
+        setTimeout(() => {
+          this.sub.disconnect(true);
+        }, 1000).unref();
+      } else {
+        this.sub.disconnect(true);
+      }
+    } finally {
+      this.#recovering = false;
     }
   }
 }
