@@ -5,10 +5,10 @@
  * reconnects are spread by the `retry:` jitter).
  *
  * A page may serve a caller only if it covers everything the caller does not hold: the caller
- * holds every live event from its registration on, and every event dispatched before that is
- * at or below the dispatcher's watermark then (its `floor`). So a page read when the shard's
- * newest position was at or above the floor contains, or is followed by pages that contain,
- * every event the caller needs; an older page may lack some, and the caller reads its own.
+ * holds every live event once its interest is live, and every event from before that is at or
+ * below the shard's head read right after (its `floor`). So a page read when the shard's newest
+ * position was at or above the floor contains, or is followed by pages that contain, every event
+ * the caller needs; an older page may lack some, and the caller reads its own.
  */
 import { comparePositions, encodeEventId, type Cursor } from '@ssehub/protocol';
 import type { Broker, HistoryPage, ReadStart } from '../broker/broker.js';
@@ -26,8 +26,8 @@ export class PageReader {
   constructor(private readonly broker: Broker) {}
 
   /**
-   * Reads up to `limit` events of `shard` after `start`. `floor` is the dispatcher's watermark
-   * for the shard when the caller started holding live events (undefined: nothing dispatched).
+   * Reads up to `limit` events of `shard` after `start`. `floor` is the shard's head read once
+   * the caller's interest was live (undefined: any page serves).
    */
   async read(
     shard: number,

@@ -152,12 +152,9 @@ export class StreamOpener {
       },
     });
     dispatcher.add(conn);
-    // Every live event from here on is held (or counted as an overflow); everything before is
-    // at or below these watermarks, which decide which shared pages may serve it (PageReader).
-    const floors = this.#floorsOf(conn);
     try {
       conn.interest = await broker.acquire(req.patterns);
-      const plan = await this.#plan(conn, req.start, floors);
+      const plan = await this.#plan(conn, req.start);
       return {
         conn,
         start: (res, headers) => {
@@ -193,16 +190,19 @@ export class StreamOpener {
     }
   }
 
-  /** The dispatcher's watermark of each of the connection's shards, right now. */
-  #floorsOf(conn: SseConnection): Map<number, Cursor | undefined> {
-    return new Map(conn.shards.map((shard) => [shard, this.deps.dispatcher.watermark(shard)]));
+  /**
+   * Each shard's head, read once the connection's interest is live (and so are its held live
+   * events): every event it needs from before this moment is at or below these positions, so a
+   * shared page read when the shard was at least this far serves it (PageReader). The
+   * dispatcher's watermark would not do: it knows nothing of channels this replica only just
+   * subscribed.
+   */
+  async #floorsOf(conn: SseConnection): Promise<Map<number, Cursor | undefined>> {
+    const heads = await Promise.all(conn.shards.map((shard) => this.deps.broker.head(shard)));
+    return new Map(heads.map((head) => [head.shard, head]));
   }
 
-  async #plan(
-    conn: SseConnection,
-    start: StreamStart,
-    floors: ReadonlyMap<number, Cursor | undefined>,
-  ): Promise<Plan> {
+  async #plan(conn: SseConnection, start: StreamStart): Promise<Plan> {
     const { broker } = this.deps;
     const positions = new Map<number, Cursor>();
     const firstPages = new Map<number, readonly BrokerEvent[]>();
@@ -242,6 +242,7 @@ export class StreamOpener {
     if (given !== undefined && !isPositionOfThisDeployment(given, conn.shards, this.deps.broker)) {
       return resetPlan('unknown_id');
     }
+    const floors = await this.#floorsOf(conn);
     const verdicts = await Promise.all(
       conn.shards.map(async (shard) => {
         const from: Cursor | 'earliest' = given?.get(shard) ?? 'earliest';
@@ -333,9 +334,8 @@ export class StreamOpener {
       const shards = overflowsSeen === conn.overflows ? [...pending] : conn.shards;
       overflowsSeen = conn.overflows;
       pending = new Set();
-      // Held events dropped so far were dispatched at or below these watermarks: pages read
-      // at or after them contain them.
-      const floors = this.#floorsOf(conn);
+      // Held events dropped so far are in history at or below these heads.
+      const floors = await this.#floorsOf(conn);
       for (const shard of shards) {
         for (;;) {
           if (conn.isClosed()) return;

@@ -17,6 +17,7 @@
 import { parseRelayedMessage, streamIdToPosition, type RelayedMessage } from '@ssehub/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { coveringChannels, isCoveredBy } from './channel-cover.js';
 import { clusterSlot } from './cluster-slot.js';
 import type { RedisClient } from './redis-connections.js';
 
@@ -29,9 +30,8 @@ interface ShardedGroupInternals {
 interface ChannelState {
   /** Cluster slot of the channel (sharded mode only; -1 otherwise). */
   readonly slot: number;
-  count: number;
-  /** The last subscribe/unsubscribe of this channel; the next one chains after it. */
-  op: Promise<void>;
+  /** Resolves once Redis confirmed the subscription. */
+  readonly subscribed: Promise<void>;
 }
 
 export interface RelayHandlers {
@@ -44,7 +44,12 @@ export interface RelayHandlers {
 }
 
 export class RelaySubscriber {
+  /** Channels subscribed on Redis: the minimal cover of the wanted ones. */
   readonly #channels = new Map<string, ChannelState>();
+  /** Channels local interests asked for, with how many hold each. */
+  readonly #wanted = new Map<string, number>();
+  /** Per channel, the last subscribe/unsubscribe; the next one chains after it. */
+  readonly #ops = new Map<string, Promise<void>>();
   #holding: RelayedMessage[] | undefined;
   #up = false;
   #everUp = false;
@@ -115,48 +120,104 @@ export class RelaySubscriber {
     this.#everUp = true;
   }
 
-  /** Subscribes the channels (those not yet held); resolves once Redis confirmed every one. */
+  /**
+   * Takes the channels for an interest; resolves once Redis confirmed, for each, its own
+   * subscription or that of a channel covering it (channel-cover.ts). A channel already covered
+   * costs no Redis command; a new covering one is subscribed first, then the channels it now
+   * covers are dropped (an event may arrive twice meanwhile: the dispatcher drops it by id).
+   */
   async acquire(channels: readonly string[]): Promise<void> {
-    await Promise.all(
-      channels.map((channel) => {
-        let state = this.#channels.get(channel);
-        if (state === undefined) {
-          state = {
-            slot: this.sharded ? clusterSlot(channel) : -1,
-            count: 0,
-            op: Promise.resolve(),
-          };
-          this.#channels.set(channel, state);
-        }
-        state.count += 1;
-        if (state.count === 1) {
-          state.op = state.op.then(() => this.#subscribe(channel).then(() => undefined));
-        }
-        return state.op;
-      }),
-    );
+    const live: Promise<void>[] = [];
+    for (const channel of channels) {
+      const holders = (this.#wanted.get(channel) ?? 0) + 1;
+      this.#wanted.set(channel, holders);
+      if (holders === 1) this.#added(channel);
+      live.push(this.#liveFor(channel));
+    }
+    await Promise.all(live);
   }
 
-  /** Gives the channels back; the last holder unsubscribes (so Redis stops sending them here). */
+  /**
+   * Gives the channels back. When the last holder of a subscribed channel leaves, the wanted
+   * channels it covered are subscribed before it is dropped, so none of their events is missed.
+   */
   release(channels: readonly string[]): void {
     for (const channel of channels) {
-      const state = this.#channels.get(channel);
-      if (state === undefined) continue;
-      state.count -= 1;
-      if (state.count > 0) continue;
-      state.op = state.op
-        .then(async () => {
-          // Someone took it again while we waited: keep it.
-          if (state.count > 0) return;
-          this.#channels.delete(channel);
-          // On Cluster, ioredis keeps its own list of sharded channels and resubscribes them
-          // when it rebuilds a node's subscriber: drop the channel from it even while down.
-          if (this.#up || this.sharded) await this.#unsubscribe(channel);
-        })
-        .catch((err: unknown) => {
-          this.log.debug({ err, channel }, 'unsubscribe failed (the connection is down)');
-        });
+      const holders = (this.#wanted.get(channel) ?? 0) - 1;
+      if (holders > 0) {
+        this.#wanted.set(channel, holders);
+        continue;
+      }
+      this.#wanted.delete(channel);
+      if (!this.#channels.has(channel)) continue; // it was covered: nothing to drop
+      const replacements: Promise<void>[] = [];
+      for (const other of this.#wanted.keys()) {
+        if (this.#channels.has(other) || !isCoveredBy(other, channel)) continue;
+        if (this.#isWantedCover(other, channel)) continue;
+        replacements.push(this.#subscribeChannel(other).subscribed);
+      }
+      this.#drop(channel, Promise.all(replacements));
     }
+  }
+
+  #added(channel: string): void {
+    // A wanted channel is subscribed or covered by a subscribed one, so a wanted cover suffices.
+    if (this.#isWantedCover(channel)) return;
+    const state = this.#subscribeChannel(channel);
+    for (const other of [...this.#channels.keys()]) {
+      if (isCoveredBy(other, channel)) this.#drop(other, state.subscribed);
+    }
+  }
+
+  /** True when a wanted channel (other than `except`) brings `channel`'s events. */
+  #isWantedCover(channel: string, except?: string): boolean {
+    return coveringChannels(channel).some((c) => c !== except && this.#wanted.has(c));
+  }
+
+  /** The confirmation that brings `channel`'s events: its own, or its nearest subscribed cover's. */
+  #liveFor(channel: string): Promise<void> {
+    const own = this.#channels.get(channel);
+    if (own !== undefined) return own.subscribed;
+    for (const cover of coveringChannels(channel)) {
+      const state = this.#channels.get(cover);
+      if (state !== undefined) return state.subscribed;
+    }
+    return Promise.resolve();
+  }
+
+  #subscribeChannel(channel: string): ChannelState {
+    const state: ChannelState = {
+      slot: this.sharded ? clusterSlot(channel) : -1,
+      subscribed: this.#chain(channel, () => this.#subscribe(channel)),
+    };
+    this.#channels.set(channel, state);
+    return state;
+  }
+
+  /** Unsubscribes a channel once `after` settled (its replacements are live). */
+  #drop(channel: string, after: Promise<unknown>): void {
+    this.#channels.delete(channel);
+    this.#chain(channel, async () => {
+      await after.catch(() => undefined);
+      if (this.#channels.has(channel)) return; // taken again meanwhile
+      // On Cluster, ioredis keeps its own list of sharded channels and resubscribes them
+      // when it rebuilds a node's subscriber: drop the channel from it even while down.
+      if (this.#up || this.sharded) await this.#unsubscribe(channel);
+    }).catch((err: unknown) => {
+      this.log.debug({ err, channel }, 'unsubscribe failed (the connection is down)');
+    });
+  }
+
+  /** Runs `step` after the channel's previous subscribe/unsubscribe, so they never reorder. */
+  #chain(channel: string, step: () => Promise<unknown>): Promise<void> {
+    const previous = this.#ops.get(channel) ?? Promise.resolve();
+    const next = previous.then(step).then(() => undefined);
+    const settled = next.catch(() => undefined);
+    this.#ops.set(channel, settled);
+    void settled.then(() => {
+      if (this.#ops.get(channel) === settled) this.#ops.delete(channel);
+    });
+    return next;
   }
 
   /**
