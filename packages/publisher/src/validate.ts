@@ -1,4 +1,5 @@
-import { ProtocolError, parseEventName, parseTopic, utf8ByteLength } from '@ssehub/protocol';
+import { Buffer } from 'node:buffer';
+import { ProtocolError, parseEventName, parseTopic } from '@ssehub/protocol';
 import { PublisherError } from './errors.js';
 
 /** Longest idempotency key, in characters (the gateway's limit on its HTTP routes too). */
@@ -126,7 +127,9 @@ export function prepareEvent(
     topic,
     event,
     data,
-    bytes: utf8ByteLength(data),
+    // Node's native count: the same number as the protocol's utf8ByteLength (a lone surrogate is
+    // refused above anyway), at a fraction of the CPU on the publish hot path (bench/).
+    bytes: Buffer.byteLength(data, 'utf8'),
     idempotencyKey: checkKey(input.idempotencyKey, where),
     where,
   };
