@@ -10,13 +10,27 @@
  *   Unicode. Nothing was sent.
  * - `IDEMPOTENCY_CONFLICT`: the idempotency key was already used, within `IDEMPOTENCY_TTL_MS`,
  *   for an event with other content. Nothing was stored on that shard.
- * - `BROKER_UNAVAILABLE`: Redis failed or the circuit breaker is open. Nothing was stored.
- * - `TIMEOUT`: Redis did not answer in time; the outcome is unknown. Retry with the same
- *   idempotency key.
+ * - `BROKER_UNAVAILABLE`: Redis failed or the circuit breaker is open (over HTTP: the gateway
+ *   answered 503, or could not be reached). Nothing was stored.
+ * - `TIMEOUT`: Redis (or the gateway) did not answer in time; the outcome is unknown. Retry with
+ *   the same idempotency key.
  * - `CLOSED`: the publisher was closed.
  * - `CONFIG_MISMATCH`: the deployment's Redis has another shard count or protocol version.
  * - `INVALID_OPTIONS`: a bad option to `createPublisher` or `publish` (prefix, shards, a client
  *   with `keyPrefix`, an idempotency key).
+ *
+ * Only from `createHttpPublisher` (the gateway's answers, SPEC.md section 7):
+ *
+ * - `UNAUTHORIZED`: 401, the gateway needs a (valid) token. Nothing was stored.
+ * - `FORBIDDEN`: 403, the token does not allow publishing to the topic, or the route is closed.
+ *   Nothing was stored.
+ * - `INVALID_BODY`: 400, the gateway refused the request body. Nothing was stored.
+ * - `BATCH_TOO_LARGE`: more than 1000 events in one `publishMany`. Nothing was sent.
+ * - `BODY_TOO_LARGE`: 413, the request is larger than the gateway's `MAX_BODY_BYTES`. Nothing
+ *   was stored.
+ * - `UNSUPPORTED_MEDIA_TYPE`: 415, the gateway refused the content type. Nothing was stored.
+ * - `UNEXPECTED_RESPONSE`: an answer that is not the gateway's (a wrong URL, a proxy's error
+ *   page, another 4xx or 5xx code). The outcome is unknown.
  */
 export type PublisherErrorCode =
   | 'INVALID_TOPIC'
@@ -28,7 +42,14 @@ export type PublisherErrorCode =
   | 'TIMEOUT'
   | 'CLOSED'
   | 'CONFIG_MISMATCH'
-  | 'INVALID_OPTIONS';
+  | 'INVALID_OPTIONS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'INVALID_BODY'
+  | 'BATCH_TOO_LARGE'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNEXPECTED_RESPONSE';
 
 /** Options of a {@link PublisherError}: the standard `cause`, plus the ids of a partial batch. */
 export interface PublisherErrorOptions extends ErrorOptions {

@@ -16,3 +16,5 @@ export type {
   PublisherOptions,
 } from './publisher.js';
 export { MAX_IDEMPOTENCY_KEY_LENGTH } from './validate.js';
+export { MAX_BATCH_EVENTS, createHttpPublisher } from './http-publisher.js';
+export type { HttpPublisherOptions } from './http-publisher.js';

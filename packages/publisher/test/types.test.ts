@@ -1,7 +1,9 @@
 import { expectTypeOf, it } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
 import {
+  createHttpPublisher,
   createPublisher,
+  type HttpPublisherOptions,
   type PublisherError,
   type BreakerState,
   type PublishInput,
@@ -25,4 +27,13 @@ it('types the public API', () => {
   expectTypeOf<PublisherError['ids']>().toEqualTypeOf<readonly (string | null)[] | undefined>();
   expectTypeOf<'TIMEOUT'>().toExtend<PublisherErrorCode>();
   expectTypeOf<'CONFIG_MISMATCH'>().toExtend<PublisherErrorCode>();
+});
+
+it('types the HTTP publisher like the Redis one', () => {
+  expectTypeOf(createHttpPublisher).parameter(0).toEqualTypeOf<HttpPublisherOptions>();
+  expectTypeOf(createHttpPublisher).returns.toEqualTypeOf<Publisher>();
+  expectTypeOf<HttpPublisherOptions['url']>().toEqualTypeOf<string | URL>();
+  expectTypeOf<HttpPublisherOptions['timeoutMs']>().toEqualTypeOf<number | undefined>();
+  expectTypeOf<'UNAUTHORIZED'>().toExtend<PublisherErrorCode>();
+  expectTypeOf<'FORBIDDEN'>().toExtend<PublisherErrorCode>();
 });
