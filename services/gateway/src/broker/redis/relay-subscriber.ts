@@ -231,6 +231,9 @@ export class RelaySubscriber {
    * does not advance the watermark this round).
    */
   async flush(slotKey?: string): Promise<void> {
+    // While down, a PING would wait in the client's queue and answer after the reconnect, before
+    // the backfill: never let that pass for "everything up to the head has arrived".
+    if (!this.#up) throw new Error('the relay is down');
     if (!this.sharded || slotKey === undefined) {
       await this.sub.ping();
       return;
