@@ -1,4 +1,5 @@
-import CircuitBreaker from 'opossum';
+import type CircuitBreaker from 'opossum';
+import { createBreaker, stateOf } from './breaker.js';
 import { PublisherError, type PublisherErrorCode } from './errors.js';
 import type {
   BreakerState,
@@ -185,41 +186,17 @@ class HttpPublisher implements Publisher {
     }
     this.#timeoutMs = timeout;
     this.#fetch = options.fetch ?? globalThis.fetch;
-    const b = options.breaker ?? {};
-    this.#breaker = new CircuitBreaker((request: Request) => this.#send(request), {
+    this.#breaker = createBreaker((request: Request) => this.#send(request), {
       name: 'ssehub-http-publisher',
-      // The request has its own timeout (AbortSignal); a second one here would race it.
-      timeout: false,
-      errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
-      resetTimeout: b.resetTimeoutMs ?? 5000,
-      volumeThreshold: b.volumeThreshold ?? 10,
-      // true means "not a failure": a 4xx is the caller's problem, not an outage.
-      errorFilter: (err: unknown) => !isOutage(err),
+      breaker: options.breaker,
+      onStateChange: options.onStateChange,
+      // A 4xx is the caller's problem, not an outage.
+      isCallerError: (err) => !isOutage(err),
     });
-    const notify = options.onStateChange;
-    if (notify !== undefined) {
-      const emit = (state: BreakerState): void => {
-        try {
-          notify(state);
-        } catch {
-          // A listener's bug must not break publishing (documented on onStateChange).
-        }
-      };
-      this.#breaker.on('open', () => {
-        emit('open');
-      });
-      this.#breaker.on('halfOpen', () => {
-        emit('half_open');
-      });
-      this.#breaker.on('close', () => {
-        emit('closed');
-      });
-    }
   }
 
   get state(): BreakerState {
-    if (this.#breaker.opened) return 'open';
-    return this.#breaker.halfOpen ? 'half_open' : 'closed';
+    return stateOf(this.#breaker);
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import CircuitBreaker from 'opossum';
+import type CircuitBreaker from 'opossum';
+import { createBreaker, stateOf } from './breaker.js';
 import { Cluster, Redis } from 'ioredis';
 import {
   ENSURE_META_SCRIPT,
@@ -287,43 +288,15 @@ class RedisPublisher implements Publisher {
     // Errors surface as rejected commands; the listener keeps Node from treating them as
     // unhandled 'error' events while Redis is down.
     this.#client.on('error', () => undefined);
-    const b = options.breaker ?? {};
-    this.#breaker = new CircuitBreaker(
+    this.#breaker = createBreaker(
       (source: string, keys: readonly string[], args: readonly string[]) =>
         this.#evaluate(source, keys, args),
-      {
-        name: 'ssehub-publisher',
-        // The connection has its own command timeout; a second one here would race it.
-        timeout: false,
-        errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
-        resetTimeout: b.resetTimeoutMs ?? 5000,
-        volumeThreshold: b.volumeThreshold ?? 10,
-      },
+      { name: 'ssehub-publisher', breaker: options.breaker, onStateChange: options.onStateChange },
     );
-    const notify = options.onStateChange;
-    if (notify !== undefined) {
-      const emit = (state: BreakerState): void => {
-        try {
-          notify(state);
-        } catch {
-          // A listener's bug must not break publishing (documented on onStateChange).
-        }
-      };
-      this.#breaker.on('open', () => {
-        emit('open');
-      });
-      this.#breaker.on('halfOpen', () => {
-        emit('half_open');
-      });
-      this.#breaker.on('close', () => {
-        emit('closed');
-      });
-    }
   }
 
   get state(): BreakerState {
-    if (this.#breaker.opened) return 'open';
-    return this.#breaker.halfOpen ? 'half_open' : 'closed';
+    return stateOf(this.#breaker);
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
