@@ -8,6 +8,7 @@ import type {
   Publisher,
   PublisherBreakerOptions,
 } from './publisher.js';
+import { checkRetry, withKeys, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
 /** Most events in one `POST /publish` batch (SPEC.md section 7; more is 413 `BATCH_TOO_LARGE`). */
@@ -53,6 +54,15 @@ export interface HttpPublisherOptions {
    * @defaultValue the global `fetch` (undici, with keep-alive connection reuse)
    */
   readonly fetch?: typeof fetch;
+  /**
+   * Retries after `BROKER_UNAVAILABLE` or `TIMEOUT` (never after another code, nor while the
+   * circuit breaker is open), with exponential backoff and full jitter. With retries on, an event
+   * without an idempotency key gets a generated one (a UUID), so a retried publish is stored once.
+   * The gateway's `IDEMPOTENCY_TTL_MS` (default 300000) must exceed the retry window;
+   * `attempts × maxDelayMs` of 300000 or more is refused with `INVALID_OPTIONS`.
+   * @defaultValue `{ attempts: 0, baseDelayMs: 100, maxDelayMs: 2000 }`: no retries
+   */
+  readonly retry?: RetryOptions;
 }
 
 /** The gateway's error body (SPEC.md section 7). */
@@ -169,6 +179,7 @@ class HttpPublisher implements Publisher {
   readonly #fetch: typeof fetch;
   readonly #breaker: CircuitBreaker<[Request], string[]>;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #retry: RetryPolicy;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -186,6 +197,7 @@ class HttpPublisher implements Publisher {
     }
     this.#timeoutMs = timeout;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#retry = checkRetry(options.retry);
     this.#breaker = createBreaker((request: Request) => this.#send(request), {
       name: 'ssehub-http-publisher',
       breaker: options.breaker,
@@ -201,13 +213,14 @@ class HttpPublisher implements Publisher {
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
     this.#checkOpen('publish()');
-    const e = prepareEvent({ ...options, topic, data }, 'publish()');
+    const [input] = withKeys(this.#retry, [{ ...options, topic, data }]);
+    const e = prepareEvent(input ?? { topic, data }, 'publish()');
     const body = JSON.stringify(
       e.event === ''
         ? { topic: e.topic, data: e.data }
         : { topic: e.topic, event: e.event, data: e.data },
     );
-    const [id] = await this.#track({
+    const [id] = await this.#attempts('publish()', {
       body,
       idempotencyKey: e.idempotencyKey,
       count: 1,
@@ -232,10 +245,17 @@ class HttpPublisher implements Publisher {
       );
     }
     // Validate the whole batch before any request.
-    const prepared = events.map((e, i) => prepareEvent(e, `publishMany() event ${i}`));
+    const prepared = withKeys(this.#retry, events).map((e, i) =>
+      prepareEvent(e, `publishMany() event ${i}`),
+    );
     if (prepared.length === 0) return [];
     const body = JSON.stringify({ events: prepared.map(toWire) });
-    return this.#track({ body, idempotencyKey: undefined, count: prepared.length, single: false });
+    return this.#attempts('publishMany()', {
+      body,
+      idempotencyKey: undefined,
+      count: prepared.length,
+      single: false,
+    });
   }
 
   async close(): Promise<void> {
@@ -254,6 +274,16 @@ class HttpPublisher implements Publisher {
         `${what} called after close(). Create a new publisher, or keep one per process and close it on shutdown only.`,
       );
     }
+  }
+
+  /** The request, retried per the `retry` option; a retry after close() rejects with CLOSED. */
+  async #attempts(what: string, request: Request): Promise<string[]> {
+    let first = true;
+    return withRetry(this.#retry, () => {
+      if (!first) this.#checkOpen(what);
+      first = false;
+      return this.#track(request);
+    });
   }
 
   async #track(request: Request): Promise<string[]> {

@@ -18,3 +18,4 @@ export type {
 export { MAX_IDEMPOTENCY_KEY_LENGTH } from './validate.js';
 export { MAX_BATCH_EVENTS, createHttpPublisher } from './http-publisher.js';
 export type { HttpPublisherOptions } from './http-publisher.js';
+export type { RetryOptions } from './retry.js';

@@ -19,6 +19,7 @@ import {
   type KeySpace,
 } from '@ssehub/protocol';
 import { PublisherError } from './errors.js';
+import { checkRetry, withKeys, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { checkSize, prepareEvent, type PreparedEvent } from './validate.js';
 
 /** State of the circuit breaker around the publish script. */
@@ -90,6 +91,15 @@ export interface PublisherOptions {
    * @defaultValue none
    */
   readonly onStateChange?: (state: BreakerState) => void;
+  /**
+   * Retries after `BROKER_UNAVAILABLE` or `TIMEOUT` (never after another code, nor while the
+   * circuit breaker is open), with exponential backoff and full jitter. With retries on, an event
+   * without an idempotency key gets a generated one (a UUID), so a retried publish is stored once.
+   * The deployment's `IDEMPOTENCY_TTL_MS` (default 300000) must exceed the retry window;
+   * `attempts × maxDelayMs` of 300000 or more is refused with `INVALID_OPTIONS`.
+   * @defaultValue `{ attempts: 0, baseDelayMs: 100, maxDelayMs: 2000 }`: no retries
+   */
+  readonly retry?: RetryOptions;
 }
 
 /** Options of one {@link Publisher.publish}. */
@@ -274,6 +284,7 @@ class RedisPublisher implements Publisher {
   readonly #shas = new Map<string, string>();
   readonly #meta: (ShardMeta | undefined)[];
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #retry: RetryPolicy;
   #ready: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -283,6 +294,7 @@ class RedisPublisher implements Publisher {
     this.#keys = { prefix, shardCount: shards };
     this.#meta = new Array<ShardMeta | undefined>(shards).fill(undefined);
     this.#commandTimeoutMs = options.commandTimeoutMs ?? 5000;
+    this.#retry = checkRetry(options.retry);
     this.#client = ownConnection(options.redis, this.#commandTimeoutMs);
     this.#sharded = this.#client instanceof Cluster;
     // Errors surface as rejected commands; the listener keeps Node from treating them as
@@ -300,14 +312,20 @@ class RedisPublisher implements Publisher {
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
-    const ids = await this.#publishBatch([{ ...options, topic, data }], 'publish()');
+    const [event] = withKeys(this.#retry, [{ ...options, topic, data }]);
+    const ids = await withRetry(this.#retry, () =>
+      this.#publishBatch(event === undefined ? [] : [event], 'publish()'),
+    );
     const [id] = ids;
     if (id === undefined) throw new Error('the publish script returned no id');
     return id;
   }
 
   async publishMany(events: readonly PublishInput[]): Promise<string[]> {
-    return this.#publishBatch(events, 'publishMany()');
+    // JavaScript callers can pass anything; #publishBatch reports a non-array.
+    const given: unknown = events;
+    const keyed = Array.isArray(given) ? withKeys(this.#retry, events) : events;
+    return withRetry(this.#retry, () => this.#publishBatch(keyed, 'publishMany()'));
   }
 
   async close(): Promise<void> {
@@ -570,8 +588,8 @@ class RedisPublisher implements Publisher {
  * const publisher = createPublisher({ redis: process.env.REDIS_URL ?? 'redis://localhost:6379' });
  * const id = await publisher.publish('orders/42', { status: 'shipped' }, { event: 'status' });
  * ```
- * @throws {@link PublisherError} `INVALID_OPTIONS` for a bad prefix or shard count, or a client
- *   with `keyPrefix`.
+ * @throws {@link PublisherError} `INVALID_OPTIONS` for a bad prefix, shard count or `retry`, or a
+ *   client with `keyPrefix`.
  */
 export function createPublisher(options: PublisherOptions): Publisher {
   return new RedisPublisher(options);
