@@ -5,7 +5,7 @@
  * own publish route.
  */
 import { randomUUID } from 'node:crypto';
-import { createPublisher, type Publisher } from '@ssehub/publisher';
+import { createHttpPublisher, createPublisher, type Publisher } from '@ssehub/publisher';
 import { describe, expect, inject, it } from 'vitest';
 import { startGateway, type GatewayFixture } from '../helpers/gateway-fixture.js';
 import { subscribe } from '../helpers/sse-client.js';
@@ -164,6 +164,35 @@ describe('publisher SDK to a real gateway (redis broker)', () => {
         { id: marker, event: undefined, data: 'end' },
       ]);
     } finally {
+      stream.close();
+    }
+  });
+});
+
+describe('HTTP publisher to a real gateway (embedded broker)', () => {
+  it('publishes through the admin routes, with the admin token, and maps the gateway’s errors', async () => {
+    await using gw = await startGateway({ adminToken: 'the-admin-token' });
+    const stream = await subscribe(`${gw.publicUrl}/subscribe/http`);
+    const publisher = createHttpPublisher({ url: gw.adminUrl, token: 'the-admin-token' });
+    try {
+      const one = await publisher.publish('http/one', { n: 1 }, { event: 'created' });
+      const [two, three] = await publisher.publishMany([
+        { topic: 'http/two', data: 'second' },
+        { topic: 'http/three', data: 'third\nline' },
+      ]);
+      await stream.waitForEvents(3);
+      expect(stream.events).toEqual([
+        { id: one, event: 'created', data: '{"n":1}' },
+        { id: two, event: undefined, data: 'second' },
+        { id: three, event: undefined, data: 'third\nline' },
+      ]);
+      const wrongToken = createHttpPublisher({ url: gw.adminUrl, token: 'wrong' });
+      await expect(wrongToken.publish('http/x', 'x')).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+      });
+      await wrongToken.close();
+    } finally {
+      await publisher.close();
       stream.close();
     }
   });
