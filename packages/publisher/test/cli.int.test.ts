@@ -21,6 +21,7 @@ import {
   streamKey,
 } from '@ssehub/protocol';
 import { FakeGateway } from './helpers/fake-gateway.js';
+import { childEnv } from './helpers/env.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(packageDir, 'dist', 'cli.js');
@@ -34,12 +35,7 @@ interface Run {
 
 /** The environment the CLI sees: none of the defaults it reads, so each test says what it uses. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['REDIS_URL', 'REDIS_PREFIX', 'REDIS_SHARDS', 'SSEHUB_TOKEN']) {
-    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a copy of the environment
-    delete env[name];
-  }
-  return env;
+  return childEnv(['REDIS_URL', 'REDIS_PREFIX', 'REDIS_SHARDS', 'SSEHUB_TOKEN']);
 }
 
 function start(

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { beforeAll, expect, inject, it } from 'vitest';
 import { streamKey } from '@ssehub/protocol';
+import { childEnv } from './helpers/env.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demo = join(packageDir, 'bench-dist', 'examples', 'demo-publisher.js');
@@ -25,9 +26,10 @@ beforeAll(() => {
 it('publishes the time, pets and user messages, and exits 0 on SIGTERM', async () => {
   const redisUrl = inject('redisUrl');
   const prefix = `demo${randomUUID().slice(0, 8)}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
-  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a copy of the environment
-  for (const name of ['GATEWAY_URL', 'REDIS_SHARDS']) delete env[name];
+  const env = childEnv(['GATEWAY_URL', 'REDIS_SHARDS'], {
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+  });
   const child = spawn(process.execPath, [demo], { env });
   let stdout = '';
   let stderr = '';
