@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redisCli } from './redis-sentinel.js';
 import { eventually } from './timing.js';
+import { waitForPort } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -47,26 +48,6 @@ async function freeClusterPorts(count: number): Promise<number[]> {
   }
   if (ports.length < count) throw new Error('no free ports for a Redis Cluster');
   return ports;
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis on ${port} exited with ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => {
-        resolve(false);
-      });
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`redis did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export class RedisCluster {

@@ -17,7 +17,12 @@ export interface RedisServerOptions {
   readonly port?: number;
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+/** Resolves once something listens on the loopback port; rejects if the child exits first. */
+export async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
