@@ -2,7 +2,8 @@
 # Installs the Debian tools the tests use, only when missing, so `pnpm test` works on a fresh
 # machine: openssl (the HTTP/2 test makes a certificate), Chromium (browser tests through
 # playwright-core), redis-server, redis-tools and redis-sentinel (the Redis broker's tests run a
-# real Redis where no container engine runs). One `apt-get update` serves every install; a
+# real Redis where no container engine runs), nginx (the local stack's load balancer) and
+# docker-compose v1 (validates docker-compose.yml offline; no container engine runs here). One `apt-get update` serves every install; a
 # failed install is reported, and the tests that need the tool fail and say so.
 set -u
 apt_updated=false
@@ -24,4 +25,7 @@ command -v openssl >/dev/null 2>&1 || apt_install openssl "the HTTP/2 test"
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server "the Redis broker tests"
 command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools "the multi-replica Redis tests"
 command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel "the Sentinel tests"
+command -v nginx >/dev/null 2>&1 || apt_install nginx "the local stack tests"
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose "the docker-compose.yml check"
+command -v kubectl >/dev/null 2>&1 || echo "test deps: kubectl is missing (it is not in Debian's packages): the k8s manifest checks will fail"
 exit 0

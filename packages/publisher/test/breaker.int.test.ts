@@ -46,7 +46,7 @@ it('opens while Redis is down, fails fast, and closes once Redis is back', async
     expect((err as PublisherError).code).toBe('BROKER_UNAVAILABLE');
     expect((err as PublisherError).message).toMatch(/circuit breaker is open/);
 
-    await server.start();
+    await server.restart();
     // Wait for the reconnect and the reset timeout, then one trial call closes the circuit.
     let id: string | undefined;
     for (let i = 0; i < 100 && id === undefined; i++) {

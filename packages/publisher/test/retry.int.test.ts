@@ -68,7 +68,7 @@ it('a publish during a short outage succeeds once Redis is back, stored once', a
     await server.kill();
     const pending = p.publish('a', 'during', { event: 'x' });
     await new Promise((r) => setTimeout(r, 300));
-    await server.start();
+    await server.restart();
     const id = await pending;
     expect(id).toMatch(/^\S+$/);
     // The restart lost the data: only the retried event is there, once.
@@ -214,7 +214,7 @@ it('stops retrying once the circuit breaker is open', async () => {
     expect(performance.now() - started).toBeLessThan(2000);
   } finally {
     await p.close();
-    await server.start();
+    await server.restart();
   }
 });
 

@@ -6,27 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@ssehub/local-redis';
 import { sleep } from './timing.js';
 
 /** The built entry point. */
 export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-/** A port nobody listens on right now: listen on port 0, read the number, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
+/** A port nobody listens on right now (from @ssehub/local-redis). */
+export { freePort } from '@ssehub/local-redis';
 
 export interface ProcessResult {
   readonly code: number | null;

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The demo backend publisher (docker-compose's demo service): the time every second on `time`,
  * a random pet event every ~2 s under `pets/…`, and a per-user message every ~3 s under
@@ -13,7 +14,7 @@ import {
   PublisherError,
   type Publisher,
   type PublishOptions,
-} from '../src/index.js';
+} from '@ssehub/publisher';
 
 function makePublisher(env: NodeJS.ProcessEnv): { publisher: Publisher; target: string } {
   const redisUrl = env['REDIS_URL'];

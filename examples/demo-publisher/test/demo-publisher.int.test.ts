@@ -1,35 +1,31 @@
 /**
- * The demo publisher (examples/demo-publisher.ts), compiled with tsconfig.bench.json into
- * bench-dist and run with node against the shared redis-server for about 3 s.
+ * The demo publisher's built entry point (dist/main.js, what the image and the local stack run),
+ * run with node against a real redis-server for about 3 s.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { RedisServer } from '@ssehub/local-redis';
 import { streamKey } from '@ssehub/protocol';
-import { childEnv } from './helpers/env.js';
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const demo = join(packageDir, 'bench-dist', 'examples', 'demo-publisher.js');
+const demo = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+let redis: RedisServer;
 
-beforeAll(() => {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.bench.json'], {
-    cwd: packageDir,
-    stdio: 'pipe',
-  });
-}, 180_000);
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
 
 it('publishes the time, pets and user messages, and exits 0 on SIGTERM', async () => {
-  const redisUrl = inject('redisUrl');
+  const redisUrl = redis.url;
   const prefix = `demo${randomUUID().slice(0, 8)}`;
-  const env = childEnv(['GATEWAY_URL', 'REDIS_SHARDS'], {
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-  });
+  // Only PATH from this environment, so the demo's defaults are what is tested.
+  const env = { PATH: process.env['PATH'] ?? '', REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
   const child = spawn(process.execPath, [demo], { env });
   let stdout = '';
   let stderr = '';
@@ -48,15 +44,15 @@ it('publishes the time, pets and user messages, and exits 0 on SIGTERM', async (
   expect(stdout).toMatch(/ pets\/(dogs|cats|birds) (new-pet|pet-update) /);
   expect(stdout).toMatch(/ users\/[1-5]\/inbox message /);
 
-  const redis = new Redis(redisUrl);
+  const client = new Redis(redisUrl);
   try {
-    const rows = await redis.xrange(streamKey({ prefix, shardCount: 1 }, 0), '-', '+');
+    const rows = await client.xrange(streamKey({ prefix, shardCount: 1 }, 0), '-', '+');
     const fields = rows.map(([, f]) => f.join(' '));
     expect(fields.filter((f) => f.includes('time') && f.includes('tick')).length).toBeGreaterThan(
       1,
     );
     expect(fields.some((f) => /pets\/(dogs|cats|birds)/.test(f))).toBe(true);
   } finally {
-    redis.disconnect();
+    client.disconnect();
   }
 });
