@@ -1,34 +1,19 @@
 /**
- * Processes for the multi-process benches: a throwaway `redis-server` and gateway replicas
- * (`node dist/main.js`) on free loopback ports. Benches may not import the test helpers, so this
- * is the small subset they need. Build the gateway first (`npx tsc -p tsconfig.build.json`).
+ * Processes for the multi-process benches: gateway replicas (`node dist/main.js`) on free
+ * loopback ports. Benches may not import the test helpers, so this is the small subset they need;
+ * `redis-server` and free ports come from `@ssehub/local-redis`. Build the gateway first
+ * (`npx tsc -p tsconfig.build.json`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@ssehub/local-redis';
 
 /** The built entry point, seen from bench-dist/bench/. */
 export const MAIN_JS = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
 
-/** A port nobody listens on right now: listen on port 0, read the number, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
-
-function exitedEarly(child: ChildProcess): boolean {
+export function exitedEarly(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
@@ -50,46 +35,53 @@ export async function stopProcess(
   clearTimeout(timer);
 }
 
-export interface Redis {
-  readonly url: string;
+/** The inspector's own lines on stderr (`--inspect`), not worth echoing. */
+const INSPECTOR_NOISE =
+  /^(Debugger (listening|ending) on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+
+export interface NodeProcess {
   readonly child: ChildProcess;
-  readonly stop: () => Promise<void>;
+  /** Stdout and stderr so far. */
+  readonly output: () => string;
 }
 
-/** `redis-server` on a free loopback port with no persistence (no RDB snapshots, no AOF). */
-export async function startRedis(): Promise<Redis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ssehub-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
-  const child = spawn('redis-server', [...args, '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
+/**
+ * Spawns `node ...args` with `env` (plus PATH) and echoes its output lines to stderr prefixed
+ * with `name` (the inspector's banner lines excepted).
+ */
+export function spawnNode(
+  name: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): NodeProcess {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const stop = async (): Promise<void> => {
-    await stopProcess(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+  let output = '';
+  const echo = (chunk: string): void => {
+    output += chunk;
+    for (const line of chunk.split('\n'))
+      if (line !== '' && !INSPECTOR_NOISE.test(line)) process.stderr.write(`[${name}] ${line}\n`);
   };
-  const deadline = Date.now() + 10_000;
+  child.stdout.setEncoding('utf8').on('data', echo);
+  child.stderr.setEncoding('utf8').on('data', echo);
+  return { child, output: () => output };
+}
+
+/**
+ * The inspector's WebSocket URL of a process started with `--inspect=127.0.0.1:0`, read from the
+ * banner it prints on stderr; waits up to `timeoutMs` for it.
+ */
+export async function inspectorUrl(node: NodeProcess, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exitedEarly(child)) {
-      await stop();
-      throw new Error(`redis-server exited with ${String(child.exitCode)}: is it installed?`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => {
-        resolve(false);
-      });
-    });
-    if (open) return { url: `redis://127.0.0.1:${port}`, child, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server did not listen on ${port} within 10 s`);
-    }
-    await sleep(50);
+    const match = /Debugger listening on (ws:\/\/\S+)/.exec(node.output());
+    if (match?.[1] !== undefined) return match[1];
+    if (exitedEarly(node.child))
+      throw new Error('the process exited before its inspector listened');
+    if (Date.now() > deadline) throw new Error(`no inspector banner after ${timeoutMs} ms`);
+    await sleep(25);
   }
 }
 
@@ -103,6 +95,11 @@ export interface Replica {
   readonly stop: () => Promise<void>;
 }
 
+export interface GatewayOptions {
+  /** Node options before the entry point, e.g. `['--inspect=127.0.0.1:0']`. */
+  readonly nodeArgs?: readonly string[];
+}
+
 /**
  * Starts `node dist/main.js` on free loopback ports with `env` (plus PATH) and waits until its
  * /readyz answers 200. Log lines are echoed to stderr prefixed with `name`.
@@ -110,36 +107,25 @@ export interface Replica {
 export async function startGateway(
   name: string,
   env: Readonly<Record<string, string>>,
+  options: GatewayOptions = {},
 ): Promise<Replica> {
   if (!existsSync(MAIN_JS)) {
     throw new Error(`${MAIN_JS} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
   }
   const port = await freePort();
   const adminPort = await freePort();
-  const child = spawn(process.execPath, [MAIN_JS], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ADMIN_PORT: String(adminPort),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output } = spawnNode(name, [...(options.nodeArgs ?? []), MAIN_JS], {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    ...env,
   });
-  let output = '';
-  const echo = (chunk: string): void => {
-    output += chunk;
-    for (const line of chunk.split('\n'))
-      if (line !== '') process.stderr.write(`[${name}] ${line}\n`);
-  };
-  child.stdout.setEncoding('utf8').on('data', echo);
-  child.stderr.setEncoding('utf8').on('data', echo);
   const replica: Replica = {
     name,
     publicUrl: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     child,
-    output: () => output,
+    output,
     stop: () => stopProcess(child),
   };
   const deadline = Date.now() + 15_000;
@@ -156,7 +142,7 @@ export async function startGateway(
     }
     if (Date.now() > deadline) {
       await replica.stop();
-      throw new Error(`${name} was not ready after 15 s:\n${output}`);
+      throw new Error(`${name} was not ready after 15 s:\n${output()}`);
     }
     await sleep(25);
   }

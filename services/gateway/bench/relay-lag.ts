@@ -43,7 +43,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGateway, startRedis, stopProcess, type Redis, type Replica } from './processes.js';
+import { RedisServer } from '@ssehub/local-redis';
+import { startGateway, stopProcess, type Replica } from './processes.js';
 import type {
   ClientsFinish,
   ClientsResult,
@@ -103,9 +104,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function track(child: ChildProcess, stop: () => Promise<void>): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+function track(child: ChildProcess | undefined, stop: () => Promise<void>): void {
+  if (child !== undefined) {
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+  }
   stoppers.push(stop);
 }
 
@@ -113,7 +116,7 @@ function track(child: ChildProcess, stop: () => Promise<void>): void {
 // Processes
 // ---------------------------------------------------------------------------------------------
 
-async function startReplicas(redis: Redis): Promise<Replica[]> {
+async function startReplicas(redis: RedisServer): Promise<Replica[]> {
   const prefix = `bench${randomUUID().replaceAll('-', '')}`;
   const settled = await Promise.allSettled(
     Array.from({ length: REPLICAS }, (_, i) =>
@@ -414,8 +417,8 @@ function relayLag(before: Histogram, after: Histogram): RelayLag {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const redis = await startRedis();
-  track(redis.child, redis.stop);
+  const redis = await RedisServer.start();
+  track(redis.child, () => redis.stop());
   const replicas = await startReplicas(redis);
   const expectedEvents = Math.round(RATE * SECONDS);
   const clients = await startClients(replicas, expectedEvents);
@@ -448,7 +451,7 @@ async function main(): Promise<void> {
 
   const pids = [
     ...replicas.map((r) => ({ name: r.name, pid: r.child.pid })),
-    { name: 'redis', pid: redis.child.pid },
+    { name: 'redis', pid: redis.child?.pid },
     { name: 'clients', pid: clients.pid },
     { name: 'publisher', pid: process.pid },
   ];
