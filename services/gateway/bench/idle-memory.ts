@@ -50,8 +50,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisServer, freePort, waitForPort } from '@ssehub/local-redis';
 import type { IdleClientsOpen, IdleClientsStatus } from './idle-clients.js';
+import { cleanup, track } from './cleanup.js';
 import { Inspector } from './inspector.js';
-import { inspectorUrl, spawnNode, startGateway, stopProcess } from './processes.js';
+import { inspectorUrl, nextMessage, spawnNode, startGateway, stopProcess } from './processes.js';
 
 function setting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -72,51 +73,6 @@ const CONCURRENCY = 200;
 const INSPECT = '--inspect=127.0.0.1:0';
 const HEAP_METRIC = /^(\w*nodejs_heap_size_used_bytes) (\S+)$/m;
 const CONNECTIONS_METRIC = /^ssehub_connections (\S+)$/m;
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started is registered here and stopped once, whatever happens.
-// ---------------------------------------------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-const stoppers: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-
-/** Registers a process and how to stop it; returns that stop, which runs at most once. */
-function track(child: ChildProcess | undefined, stop: () => Promise<void>): () => Promise<void> {
-  if (child !== undefined) {
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-  }
-  let stopping: Promise<void> | undefined;
-  const once = (): Promise<void> => (stopping ??= stop());
-  stoppers.push(once);
-  return once;
-}
-
-/** Stops everything still running, last started first (clients, then servers, then Redis). */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const stop of [...stoppers].reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        console.error('cleanup:', err);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-process.once('exit', () => {
-  // Last resort (an exception path that skipped cleanup): nothing may outlive the bench.
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping every process the bench started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Targets
@@ -233,35 +189,6 @@ async function gatewayTarget(): Promise<Target> {
 // ---------------------------------------------------------------------------------------------
 // Clients
 // ---------------------------------------------------------------------------------------------
-
-function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`a client process sent no '${type}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (m: Record<string, unknown>): void => {
-      if (m['type'] === 'error') {
-        done();
-        reject(new Error(`client process: ${String(m['message'])}`));
-      } else if (m['type'] === type) {
-        done();
-        resolve(m as T);
-      }
-    };
-    const onExit = (code: number | null): void => {
-      done();
-      reject(new Error(`a client process exited (${String(code)}) before '${type}'`));
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
 
 interface Clients {
   /** Streams open and closed (since they opened), summed over the client processes. */

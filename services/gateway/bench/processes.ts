@@ -147,3 +147,36 @@ export async function startGateway(
     await sleep(25);
   }
 }
+
+/**
+ * Resolves with the next IPC message of `type` from a forked client process; rejects on its
+ * `error` message, its exit, or after `timeoutMs` milliseconds.
+ */
+export function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`a client process sent no '${type}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (m: Record<string, unknown>): void => {
+      if (m['type'] === 'error') {
+        done();
+        reject(new Error(`client process: ${String(m['message'])}`));
+      } else if (m['type'] === type) {
+        done();
+        resolve(m as T);
+      }
+    };
+    const onExit = (code: number | null): void => {
+      done();
+      reject(new Error(`a client process exited (${String(code)}) before '${type}'`));
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}

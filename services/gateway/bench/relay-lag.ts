@@ -44,7 +44,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisServer } from '@ssehub/local-redis';
-import { startGateway, stopProcess, type Replica } from './processes.js';
+import { cleanup, track } from './cleanup.js';
+import { nextMessage, startGateway, stopProcess, type Replica } from './processes.js';
 import type {
   ClientsFinish,
   ClientsResult,
@@ -72,47 +73,6 @@ const RELAY_METRIC = 'ssehub_relay_lag_seconds';
 const EVENT_LOOP_SAMPLING_MS = 10;
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: everything started is registered here and stopped once, whatever happens.
-// ---------------------------------------------------------------------------------------------
-
-const children = new Set<ChildProcess>();
-const stoppers: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    // Clients first (so the replicas do not log closed streams as news), then replicas, Redis.
-    for (const stop of stoppers.reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        console.error('cleanup:', err);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-process.once('exit', () => {
-  // Last resort (an exception path that skipped cleanup): nothing may outlive the bench.
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping every process the bench started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-function track(child: ChildProcess | undefined, stop: () => Promise<void>): void {
-  if (child !== undefined) {
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-  }
-  stoppers.push(stop);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------
 
@@ -137,35 +97,6 @@ async function startReplicas(redis: RedisServer): Promise<Replica[]> {
   }
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   return replicas;
-}
-
-function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`the client process sent no '${type}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (m: Record<string, unknown>): void => {
-      if (m['type'] === 'error') {
-        done();
-        reject(new Error(`client process: ${String(m['message'])}`));
-      } else if (m['type'] === type) {
-        done();
-        resolve(m as T);
-      }
-    };
-    const onExit = (code: number | null): void => {
-      done();
-      reject(new Error(`the client process exited (${String(code)}) before '${type}'`));
-    };
-    const done = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
 }
 
 async function startClients(
