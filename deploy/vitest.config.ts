@@ -6,11 +6,15 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
     projects: [
       {
-        // Offline checks of the deployment files: no server is started.
+        // Offline checks of the deployment files (no container engine or cluster is needed; the
+        // Dockerfile's entry points run from a `pnpm deploy` folder).
         test: {
           name: 'deploy-checks',
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.int.test.ts'],
+          // Generous hang guards only: `pnpm deploy` takes seconds on this shared machine.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {
