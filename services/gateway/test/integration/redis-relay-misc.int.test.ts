@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { exactChannel } from '@ssehub/protocol';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
+import { RedisBroker } from '../../src/broker/redis/redis-broker.js';
 import { startGateway } from '../helpers/gateway-fixture.js';
 import { request } from '../helpers/http-client.js';
 import { metricValue } from '../helpers/metrics.js';
@@ -68,5 +70,32 @@ describe('redis relay: registry and foreign messages', () => {
     } finally {
       admin.disconnect();
     }
+  });
+
+  it('does not report its own close as a broker outage (no warning at every rollout)', async () => {
+    const broker = new RedisBroker({
+      topology: { kind: 'standalone', url: inject('redisUrl') },
+      prefix: `t${randomUUID().replaceAll('-', '')}`,
+      shards: 1,
+      maxEventBytes: 65_536,
+      historySize: 100,
+      historyTtlMs: 3_600_000,
+      idempotencyTtlMs: 300_000,
+      log: pino({ level: 'silent' }),
+    });
+    let downs = 0;
+    await broker.start({
+      onEvent: () => undefined,
+      onUp: () => undefined,
+      onDown: () => {
+        downs += 1;
+      },
+      onGap: () => undefined,
+    });
+    await broker.close();
+    // The subscriber's 'close' event comes after close() resolves.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(downs).toBe(0);
+    expect(broker.counters().relayDisconnects).toBe(0);
   });
 });

@@ -111,6 +111,8 @@ export class RedisBroker implements Broker {
   #sink: BrokerSink | undefined;
   #malformedMessages = 0;
   #relayDisconnects = 0;
+  /** Set by close(): the relay's own disconnect is then no outage to report. */
+  #closing = false;
   readonly #breaker: Breaker<[string, readonly string[], readonly string[]], unknown>;
   /** SHA1 of each script, for EVALSHA. */
   readonly #shas = new Map<string, string>();
@@ -152,6 +154,7 @@ export class RedisBroker implements Broker {
           this.#malformedMessages += 1;
         },
         onDown: () => {
+          if (this.#closing) return;
           this.#relayDisconnects += 1;
           this.#sink?.onDown();
         },
@@ -297,6 +300,7 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#breaker.shutdown();
     this.#subscriber.disconnect();
     try {
