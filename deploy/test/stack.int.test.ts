@@ -85,14 +85,27 @@ describe.each([
       expect(exit?.code ?? exit?.signal).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
       await waitUntil(() => publisher.accepted.length >= 80, 'events while it is down');
       await g2.start();
-      // New clients reach the restarted gateway again (it has the fewest connections).
-      const late = Array.from({ length: 3 }, () => subscribe(`${s.url}/subscribe/e2e`));
-      await waitUntil(() => late.every((c) => c.opens === 1), 'the late clients open');
+      // New clients reach the restarted gateway again (it has the fewest connections) once the
+      // balancer stops leaving it out (5 s after its last failed connection): open one every
+      // 500 ms until one is there.
+      const late: Subscriber[] = [];
+      let lastOpen = 0;
       await waitUntil(
-        async () => (await connectionsOf(g2.adminUrl)) > 0,
+        async () => {
+          if ((await connectionsOf(g2.adminUrl)) > 0) return true;
+          if (Date.now() - lastOpen >= 500) {
+            lastOpen = Date.now();
+            late.push(subscribe(`${s.url}/subscribe/e2e`));
+          }
+          return false;
+        },
         'a client on the restarted gateway',
+        30_000,
       );
-      await waitUntil(() => publisher.accepted.length >= 140, 'events after the restart');
+      await waitUntil(() => late.every((c) => c.opens === 1), 'the late clients open');
+      // Events after the restart, which the late clients get too.
+      const target = publisher.accepted.length + 40;
+      await waitUntil(() => publisher.accepted.length >= target, 'events after the restart');
       await publisher.stop();
 
       const accepted = publisher.accepted;
