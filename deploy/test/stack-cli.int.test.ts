@@ -14,15 +14,20 @@ function run(args: readonly string[]): {
   exited: Promise<number | null>;
   signal: (s: NodeJS.Signals) => void;
 } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as a terminal gives a foreground job: a Ctrl-C signals the group.
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { output: () => output, exited, signal: (s) => child.kill(s) };
+  const group = -(child.pid ?? 0);
+  return { output: () => output, exited, signal: (s) => process.kill(group, s) };
 }
 
-it('starts the stack, prints its URLs, serves the time, and stops everything on Ctrl-C', async () => {
+it('starts the stack, prints its URLs, serves the time, and stops everything in order on Ctrl-C', async () => {
   const cli = run(['--port', '0', '--gateways', '2']);
   await waitUntil(() => cli.output().includes('Ctrl-C stops everything'), 'the URLs', 60_000);
   const text = cli.output();
@@ -44,8 +49,11 @@ it('starts the stack, prints its URLs, serves the time, and stops everything on 
   }
   await reader.cancel();
 
+  // Ctrl-C: SIGINT to the terminal's process group. The children run in groups of their own,
+  // so the stack alone gets it and stops them in order: the publisher gets the stack's SIGTERM.
   cli.signal('SIGINT');
   expect(await cli.exited).toBe(0);
+  expect(cli.output()).toContain('[demo-publisher] demo-publisher: SIGTERM, stopping');
   expect(cli.output()).toContain('stack: stopped');
   for (const port of new Set(ports)) expect(await isListening(port)).toBe(false);
 });

@@ -11,6 +11,15 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/**
+ * Kills `child` if this process exits while it still runs (for children spawned elsewhere, such
+ * as the stack's redis-server), so an early exit leaves no orphan behind.
+ */
+export function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
 /** Where a child's stdout and stderr go. */
 export type OutputMode = 'collect' | 'prefix' | 'ignore';
 
@@ -75,7 +84,11 @@ export class ManagedProcess {
         output === 'ignore' ? 'ignore' : 'pipe',
         output === 'ignore' ? 'ignore' : 'pipe',
       ],
+      // Its own process group: a Ctrl-C in the terminal reaches only the stack, which then stops
+      // the children in order (publisher, gateways, balancer, Redis) instead of all at once.
+      detached: true,
     });
+    killOnExit(child);
     const proc = new ManagedProcess(options.name, child);
     for (const stream of [child.stdout, child.stderr]) {
       if (stream === null) continue;

@@ -13,7 +13,7 @@ import {
   type LoadBalancerKind,
   type LoadBalancerOptions,
 } from './load-balancer.js';
-import type { ManagedProcess, OutputMode } from './managed-process.js';
+import { killOnExit, type ManagedProcess, type OutputMode } from './managed-process.js';
 import { NginxBalancer } from './nginx-balancer.js';
 import { TcpBalancer } from './tcp-balancer.js';
 
@@ -108,8 +108,10 @@ export class Stack implements StackParts {
         redis = await RedisServer.start({
           appendOnly: true,
           args: ['--client-output-buffer-limit', PUBSUB_BUFFER_LIMIT],
+          detached: true,
         });
         const started = redis;
+        if (started.child !== undefined) killOnExit(started.child);
         cleanup.push(() => started.stop());
         redisUrl = redis.url;
       }

@@ -24,6 +24,11 @@ export interface RedisServerOptions {
   readonly args?: readonly string[];
   /** Where the server's own output goes. @defaultValue 'ignore' */
   readonly stdio?: 'ignore' | 'inherit';
+  /**
+   * Run it in its own process group, so a Ctrl-C in the terminal does not reach it and its
+   * owner decides when it stops (the local stack stops it last). @defaultValue false
+   */
+  readonly detached?: boolean;
 }
 
 export class RedisServer {
@@ -63,7 +68,10 @@ export class RedisServer {
         : ['--appendonly', 'no']),
     );
     args.push(...(this.options.args ?? []));
-    const child = spawn('redis-server', args, { stdio: this.options.stdio ?? 'ignore' });
+    const child = spawn('redis-server', args, {
+      stdio: this.options.stdio ?? 'ignore',
+      detached: this.options.detached ?? false,
+    });
     this.#child = child;
     // A missing binary surfaces as an 'error' event; waitForPort then sees no exit code, so
     // turn it into a rejection here.
