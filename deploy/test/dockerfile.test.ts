@@ -36,15 +36,11 @@ import {
 import {
   changedFiles,
   diskUsageKb,
-  exitWithin,
   pnpmDeploy,
   REPO_ROOT,
   run,
   snapshotFiles,
   start,
-  waitFor200,
-  waitForOutput,
-  type Started,
 } from './helpers/dockerfile-run.js';
 import { isExcluded, parseDockerignore } from './helpers/dockerignore.js';
 
@@ -326,7 +322,7 @@ describe('image gateway: the ENTRYPOINT on the pnpm deploy output', () => {
     const started = start(entrypointCommand(gateway), { cwd: appDir, env });
     let stream: Response | undefined;
     try {
-      await waitFor200(`http://127.0.0.1:${adminPort}/readyz`, started, 20_000);
+      await started.waitForHttp200(`http://127.0.0.1:${adminPort}/readyz`, 20_000);
       expect(await run(healthcheck ?? [], { cwd: appDir, env })).toEqual({
         code: 0,
         signal: null,
@@ -345,8 +341,8 @@ describe('image gateway: the ENTRYPOINT on the pnpm deploy output', () => {
       );
       started.child.kill('SIGTERM');
       const stoppedAt = Date.now();
-      const exit = await exitWithin(started, GRACE_MS + EXIT_SLACK_MS);
-      expect(exit, started.output()).toEqual({ code: 0, signal: null });
+      const exit = await started.waitForExit(GRACE_MS + EXIT_SLACK_MS);
+      expect(exit, started.output).toEqual({ code: 0, signal: null });
       console.log(`gateway exited ${Date.now() - stoppedAt} ms after SIGTERM`);
       // The drain ended the stream (the response ends; the socket is not just cut).
       let done = false;
@@ -397,13 +393,13 @@ describe('image demo-publisher: the ENTRYPOINT on the pnpm deploy output', () =>
     if (redis === undefined) throw new Error('no Redis');
     const env = imageEnv(publisher, { HOME: scratch, TMPDIR: scratch, REDIS_URL: redis.url });
     const before = snapshotFiles(appDir);
-    const started: Started = start(entrypointCommand(publisher), { cwd: appDir, env });
+    const started = start(entrypointCommand(publisher), { cwd: appDir, env });
     try {
       // `<ISO time> time tick <event id>`: a publish Redis accepted.
-      const line = await waitForOutput(started, /^\S+ time tick \S+$/m, 20_000);
+      const line = await started.waitForOutput(/^\S+ time tick \S+$/m, 20_000);
       expect(line).toMatch(/^\d{4}-\d\d-\d\dT/);
       started.child.kill('SIGTERM');
-      expect(await exitWithin(started, 10_000), started.output()).toEqual({
+      expect(await started.waitForExit(10_000), started.output).toEqual({
         code: 0,
         signal: null,
       });

@@ -70,7 +70,12 @@ export class GatewayReplica {
       output: this.options.output,
     });
     this.#process = proc;
-    await waitReady(proc, `${this.adminUrl}/readyz`, this.options.readyTimeoutMs ?? 20_000);
+    try {
+      await proc.waitForHttp200(`${this.adminUrl}/readyz`, this.options.readyTimeoutMs ?? 20_000);
+    } catch (err) {
+      await proc.stop('SIGKILL');
+      throw err;
+    }
   }
 
   /**
@@ -79,30 +84,5 @@ export class GatewayReplica {
    */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit | undefined> {
     return this.#process?.stop(signal, 60_000);
-  }
-}
-
-/** Polls `url` until it answers 200; rejects if the process exits first, or after `timeoutMs`. */
-async function waitReady(proc: ManagedProcess, url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!proc.running) {
-      const exit = await proc.exited;
-      throw new Error(
-        `${proc.name} exited (${exit.code ?? exit.signal}) before it was ready:\n${proc.output}`,
-      );
-    }
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`${proc.name} was not ready after ${timeoutMs} ms:\n${proc.output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -120,11 +120,68 @@ export class ManagedProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<Exit> {
     if (!this.running) return this.exited;
     this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    return this.waitForExit(graceMs);
+  }
+
+  /**
+   * Waits for the child to exit by itself; sends SIGKILL after `timeoutMs` (milliseconds), so
+   * the exit then reports `signal: 'SIGKILL'`.
+   */
+  async waitForExit(timeoutMs: number): Promise<Exit> {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     try {
       return await this.exited;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Polls `url` every 50 ms until it answers 200; rejects if the child exits first, or after
+   * `timeoutMs` (milliseconds).
+   */
+  async waitForHttp200(url: string, timeoutMs: number): Promise<void> {
+    await this.#poll(`${url} to answer 200`, timeoutMs, async () => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        return res.status === 200 ? true : undefined;
+      } catch {
+        return undefined; // Not listening yet.
+      }
+    });
+  }
+
+  /**
+   * Waits until the output (`collect` mode) matches `pattern` and returns the match; rejects if
+   * the child exits first, or after `timeoutMs` (milliseconds).
+   */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string> {
+    return this.#poll(`output matching ${String(pattern)}`, timeoutMs, () => {
+      return pattern.exec(this.#output)?.[0];
+    });
+  }
+
+  /** Calls `check` every 50 ms until it returns a value; fails on the child's exit or the timeout. */
+  async #poll<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => T | undefined | Promise<T | undefined>,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (!this.running) {
+        const exit = await this.exited;
+        throw new Error(
+          `${this.name} exited (${exit.code ?? exit.signal}) before ${what}:\n${this.#output}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name}: no ${what} in ${timeoutMs} ms:\n${this.#output}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
