@@ -48,9 +48,11 @@ const BASE62_TEXT = /^[0-9A-Za-z]+$/;
 const MS_WIDTH = 7;
 /**
  * First millisecond value that no longer fits {@link MS_WIDTH} characters: 62^7 ms is about
- * 3.5e12, in the year 2081.
+ * 3.5e12, in the year 2081. {@link encodeEventId} refuses positions at or above it.
+ *
+ * @internal
  */
-const MS_LIMIT = BASE62 ** MS_WIDTH;
+export const MS_LIMIT = BASE62 ** MS_WIDTH;
 /** Entry layout: epoch, then one shard digit, then the fixed-width ms, then seq. */
 const SHARD_OFFSET = EPOCH_LENGTH;
 const MS_OFFSET = SHARD_OFFSET + 1;
