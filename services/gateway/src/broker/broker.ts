@@ -13,6 +13,7 @@
  *   will be delivered.
  */
 import type { Cursor, Pattern } from '@ssehub/protocol';
+import type { SkipReason } from './relay-skips.js';
 
 /** One published event as the gateway sees it. */
 export interface BrokerEvent {
@@ -130,8 +131,12 @@ export interface ReplicaRegistry {
 export interface BrokerCounters {
   /** Times the relay's subscriber connection was lost (Redis restart, CLIENT KILL, output buffer limit). */
   readonly relayDisconnects: number;
-  /** Relayed messages that were not ssehub's, skipped. */
-  readonly malformedMessages: number;
+  /**
+   * Relayed messages skipped since start, by reason (`ssehub_relay_messages_skipped_total`,
+   * SPEC 9): they did not parse (not ssehub's, another version, a bad field), or dispatching them
+   * threw. Reasons that never happened may be left out. The embedded broker reports none.
+   */
+  readonly skippedMessages: Readonly<Partial<Record<SkipReason, number>>>;
   /** The request-path circuit breaker: 0 closed, 1 half-open, 2 open. */
   readonly breakerState: 0 | 1 | 2;
 }

@@ -187,7 +187,7 @@ export class EmbeddedBroker implements Broker {
 
   counters(): BrokerCounters {
     // In-process: no connection to lose, nothing foreign to receive, no breaker.
-    return { relayDisconnects: 0, malformedMessages: 0, breakerState: 0 };
+    return { relayDisconnects: 0, skippedMessages: {}, breakerState: 0 };
   }
 
   close(): Promise<void> {

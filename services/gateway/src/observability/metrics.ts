@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BrokerCounters } from '../broker/broker.js';
+import { SKIP_REASONS, type SkipReason } from '../broker/relay-skips.js';
 
 export interface MetricsSources {
   /** Open SSE streams. */
@@ -24,6 +25,8 @@ export function createMetrics(sources: MetricsSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ssehub_process_' });
   const registers = [registry];
+  /** Per reason, the broker's skipped-message total at the last scrape. */
+  const reportedSkips = new Map<SkipReason, number>();
   return {
     registry,
     connections: new Gauge({
@@ -66,12 +69,22 @@ export function createMetrics(sources: MetricsSources) {
         this.set(sources.brokerCounters().relayDisconnects);
       },
     }),
-    malformedMessages: new Gauge({
-      name: 'ssehub_relay_malformed_messages',
-      help: 'Relayed messages that ssehub did not write, skipped, since start.',
+    relayMessagesSkipped: new Counter({
+      name: 'ssehub_relay_messages_skipped_total',
+      help: 'Messages on ssehub channels skipped, by reason: format, version, epoch, stream_id, topic or event_name (not written by ssehub, or another protocol version), or dispatch (delivering it failed).',
+      labelNames: ['reason'] as const,
       registers,
       collect() {
-        this.set(sources.brokerCounters().malformedMessages);
+        // The broker owns the totals; a counter only goes up, so add what is new since the last
+        // scrape. Every reason is exposed, at 0 until it happens, so rate() works from the start.
+        const totals = sources.brokerCounters().skippedMessages;
+        for (const reason of SKIP_REASONS) {
+          const total = totals[reason] ?? 0;
+          const seen = reportedSkips.get(reason);
+          if (seen !== undefined && total <= seen) continue;
+          this.inc({ reason }, total - (seen ?? 0));
+          reportedSkips.set(reason, total);
+        }
       },
     }),
     historyReads: new Gauge({

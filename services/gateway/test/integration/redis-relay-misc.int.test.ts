@@ -58,7 +58,7 @@ describe('redis relay: registry and foreign messages', () => {
         expect(await admin.publish(channel, junk)).toBe(1);
       }
       await eventually(
-        () => metricValue(gw.adminUrl, 'ssehub_relay_malformed_messages'),
+        () => metricValue(gw.adminUrl, 'ssehub_relay_messages_skipped_total'),
         (n) => n === 3,
         { what: 'three malformed messages counted' },
       );
