@@ -16,6 +16,10 @@
  *   the same idempotency key.
  * - `CLOSED`: the publisher was closed.
  * - `CONFIG_MISMATCH`: the deployment's Redis has another shard count or protocol version.
+ * - `NOT_INITIALIZED`: the deployment's Redis has no meta hash (no gateway has run on it yet, or
+ *   it lost its data) and the publisher has no `settings` of its own to create it with; it
+ *   waited `commandTimeoutMs` for a gateway to create it. Nothing was stored. Start a gateway, or
+ *   pass `settings`.
  * - `INVALID_OPTIONS`: a bad option to `createPublisher` or `publish` (prefix, shards, a client
  *   with `keyPrefix`, an idempotency key).
  *
@@ -42,6 +46,7 @@ export type PublisherErrorCode =
   | 'TIMEOUT'
   | 'CLOSED'
   | 'CONFIG_MISMATCH'
+  | 'NOT_INITIALIZED'
   | 'INVALID_OPTIONS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'

@@ -9,6 +9,7 @@ export type { PublisherErrorCode, PublisherErrorOptions } from './errors.js';
 export { DEFAULT_META, createPublisher } from './publisher.js';
 export type {
   BreakerState,
+  DeploymentSettings,
   PublishInput,
   PublishOptions,
   Publisher,

@@ -25,7 +25,11 @@ import { checkSize, prepareEvent, type PreparedEvent } from './validate.js';
 /** State of the circuit breaker around the publish script. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-/** Settings a publisher writes when it creates a shard's meta hash (SPEC.md section 9). */
+/**
+ * The gateway's defaults for the settings a shard's meta hash holds (SPEC.md section 9). A
+ * publisher created with {@link PublisherOptions.settings} fills the settings it leaves out with
+ * these; a publisher without `settings` never writes them (it waits for a gateway instead).
+ */
 export const DEFAULT_META = {
   historySize: 10_000,
   historyTtlMs: 3_600_000,
@@ -52,6 +56,22 @@ export interface PublisherBreakerOptions {
   readonly volumeThreshold?: number;
 }
 
+/**
+ * The deployment's settings, as its gateways are configured (SPEC.md section 9). Written to a
+ * shard's meta hash only when this publisher is the first writer of a fresh (or flushed)
+ * Redis; never over a hash that exists, whose values always win.
+ */
+export interface DeploymentSettings {
+  /** Events kept per shard, about (`HISTORY_SIZE`). @defaultValue 10000 */
+  readonly historySize?: number;
+  /** Age limit of history, in milliseconds (`HISTORY_TTL_MS`). @defaultValue 3600000 */
+  readonly historyTtlMs?: number;
+  /** How long an idempotency key is remembered, in milliseconds (`IDEMPOTENCY_TTL_MS`). @defaultValue 300000 */
+  readonly idempotencyTtlMs?: number;
+  /** Largest event data, in UTF-8 bytes (`MAX_EVENT_BYTES`). @defaultValue 65536 */
+  readonly maxEventBytes?: number;
+}
+
 /** Options of {@link createPublisher}. */
 export interface PublisherOptions {
   /**
@@ -76,10 +96,23 @@ export interface PublisherOptions {
   readonly shards?: number;
   /**
    * How long one Redis command may take, in milliseconds, before the publish rejects with
-   * `TIMEOUT` (outcome unknown: retry with the same idempotency key).
+   * `TIMEOUT` (outcome unknown: retry with the same idempotency key). Also how long a publisher
+   * without {@link PublisherOptions.settings} waits for a gateway to create a missing meta hash.
    * @defaultValue 5000
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * The deployment's settings (`HISTORY_SIZE`, `HISTORY_TTL_MS`, `IDEMPOTENCY_TTL_MS`,
+   * `MAX_EVENT_BYTES`), for a publisher that may initialise the deployment's Redis itself:
+   * when a shard's meta hash is missing (a fresh Redis, or one that lost its data), it creates
+   * it with these, each left out taken from {@link DEFAULT_META}. A hash that exists is never
+   * changed. Without this option, a publisher never invents the deployment's settings: finding
+   * no meta hash, it retries with backoff for up to `commandTimeoutMs` while a gateway creates
+   * it (a gateway does on start, and a running one within its next publish or `HEARTBEAT_MS`),
+   * then rejects with `NOT_INITIALIZED`; nothing is stored.
+   * @defaultValue none: wait for a gateway
+   */
+  readonly settings?: DeploymentSettings;
   /**
    * Circuit breaker settings.
    * @defaultValue `{ errorThresholdPercentage: 50, resetTimeoutMs: 5000, volumeThreshold: 10 }`
@@ -166,6 +199,31 @@ interface ShardMeta {
 
 function invalidOptions(message: string): PublisherError {
   return new PublisherError('INVALID_OPTIONS', message);
+}
+
+/** The four settings of a meta hash, all given. */
+type MetaSettings = { readonly [K in keyof DeploymentSettings]-?: number };
+
+/** `settings` filled with {@link DEFAULT_META}, or undefined when the caller gave none. */
+function checkSettings(settings: DeploymentSettings | undefined): MetaSettings | undefined {
+  if (settings === undefined) return undefined;
+  // Lower bounds as the gateway's configuration has them (HISTORY_SIZE 0 turns history off).
+  const lowest: MetaSettings = {
+    historySize: 0,
+    historyTtlMs: 1,
+    idempotencyTtlMs: 1,
+    maxEventBytes: 1,
+  };
+  const filled = { ...DEFAULT_META, ...settings };
+  for (const key of Object.keys(lowest) as (keyof MetaSettings)[]) {
+    const value = filled[key];
+    if (!Number.isSafeInteger(value) || value < lowest[key]) {
+      throw invalidOptions(
+        `settings.${key} is ${String(value)}; pass the deployment's value, an integer of at least ${lowest[key]}.`,
+      );
+    }
+  }
+  return filled;
 }
 
 function checkOptions(options: PublisherOptions): { prefix: string; shards: number } {
@@ -267,6 +325,10 @@ async function whenReady(client: Client, timeoutMs: number): Promise<void> {
   await ready;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && /timed out/i.test(err.message);
 }
@@ -285,6 +347,8 @@ class RedisPublisher implements Publisher {
   readonly #meta: (ShardMeta | undefined)[];
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #retry: RetryPolicy;
+  /** What this publisher may create a missing meta hash with; undefined: wait for a gateway. */
+  readonly #settings: MetaSettings | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -295,6 +359,7 @@ class RedisPublisher implements Publisher {
     this.#meta = new Array<ShardMeta | undefined>(shards).fill(undefined);
     this.#commandTimeoutMs = options.commandTimeoutMs ?? 5000;
     this.#retry = checkRetry(options.retry);
+    this.#settings = checkSettings(options.settings);
     this.#client = ownConnection(options.redis, this.#commandTimeoutMs);
     this.#sharded = this.#client instanceof Cluster;
     // Errors surface as rejected commands; the listener keeps Node from treating them as
@@ -453,7 +518,33 @@ class RedisPublisher implements Publisher {
     }
   }
 
+  /**
+   * Reads a shard's meta hash, creating it only when this publisher has settings of its own.
+   * Without them a missing hash is waited for (a gateway creates it with the deployment's
+   * values), with backoff, for up to `commandTimeoutMs` in all; then `NOT_INITIALIZED`.
+   */
   async #ensureMeta(shard: number): Promise<ShardMeta> {
+    const deadline = Date.now() + this.#commandTimeoutMs;
+    let delayMs = 50;
+    for (;;) {
+      const meta = await this.#readOrCreateMeta(shard);
+      if (meta !== undefined) return meta;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#closed) {
+        throw new PublisherError(
+          'NOT_INITIALIZED',
+          `No gateway has initialised this deployment's Redis (prefix "${this.#keys.prefix}"): shard ${shard} has no meta hash, and this publisher has no settings of its own to create it with (waited ${this.#commandTimeoutMs} ms). Nothing was stored. Start a gateway on this Redis with the same REDIS_PREFIX (a running one recreates the hash within its next publish or HEARTBEAT_MS), or pass the deployment's settings to createPublisher({ settings: { historySize, historyTtlMs, idempotencyTtlMs, maxEventBytes } }).`,
+        );
+      }
+      // Full jitter: publishers waiting together do not poll Redis in step.
+      await sleep(Math.min(left, Math.random() * delayMs));
+      delayMs = Math.min(delayMs * 2, 1000);
+    }
+  }
+
+  /** One ENSURE_META call: the shard's meta, or undefined when it is missing and not created. */
+  async #readOrCreateMeta(shard: number): Promise<ShardMeta | undefined> {
+    const settings = this.#settings ?? DEFAULT_META;
     const reply = await this.#run<string[]>(
       ENSURE_META_SCRIPT,
       [metaKey(this.#keys, shard)],
@@ -463,13 +554,16 @@ class RedisPublisher implements Publisher {
         newEpoch(),
         // apply 0: a publisher never overwrites the deployment's settings.
         '0',
-        String(DEFAULT_META.historySize),
-        String(DEFAULT_META.historyTtlMs),
-        String(DEFAULT_META.idempotencyTtlMs),
-        String(DEFAULT_META.maxEventBytes),
+        String(settings.historySize),
+        String(settings.historyTtlMs),
+        String(settings.idempotencyTtlMs),
+        String(settings.maxEventBytes),
         this.#meta[shard]?.epoch ?? '',
+        // create: only with settings of its own (SPEC 9, "whoever writes first" knows them).
+        this.#settings === undefined ? '0' : '1',
       ],
     );
+    if (reply[0] === 'nometa') return undefined;
     if (reply[0] === 'mismatch') {
       const field = reply[1];
       const stored = reply[2] ?? '?';
@@ -502,8 +596,9 @@ class RedisPublisher implements Publisher {
     }
     let reply = await this.#run<unknown[]>(PUBLISH_SCRIPT, keys, args);
     if (reply[0] === 'nometa') {
-      // Redis lost its data (restart without persistence): a new epoch, recording the old one
-      // so its ids read as history_lost, then once more.
+      // Redis lost its data (restart without persistence): a new epoch (made by a gateway, or
+      // by this publisher when it has settings), recording the old one so its ids read as
+      // history_lost, then once more.
       await this.#ensureMeta(shard);
       reply = await this.#run<unknown[]>(PUBLISH_SCRIPT, keys, args);
     }
@@ -580,8 +675,10 @@ class RedisPublisher implements Publisher {
 
 /**
  * Creates a publisher that writes straight to the deployment's Redis, the way the gateway does
- * (SPEC.md section 8). Nothing is sent until the first publish, which connects and reads (or,
- * on a fresh deployment, creates) each shard's meta hash.
+ * (SPEC.md section 8). Nothing is sent until the first publish, which connects and reads each
+ * shard's meta hash. A missing hash (a fresh or flushed Redis) is created only by a publisher
+ * with {@link PublisherOptions.settings}; without them the publish waits up to
+ * `commandTimeoutMs` for a gateway to create it, then rejects with `NOT_INITIALIZED`.
  *
  * @example
  * ```ts

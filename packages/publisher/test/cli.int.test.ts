@@ -15,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
+  ENSURE_META_SCRIPT,
+  REDIS_PROTOCOL_VERSION,
   decodeEventId,
   isWellFormedEventId,
+  metaKey,
   positionToStreamId,
   streamKey,
 } from '@ssehub/protocol';
@@ -75,6 +78,21 @@ beforeEach(async () => {
   gateway = await FakeGateway.start();
   redis = new Redis(redisUrl);
   prefix = `cli${randomUUID().slice(0, 8)}`;
+  // As a gateway does on start: the CLI's publisher has no settings and never creates the hash.
+  await redis.eval(
+    ENSURE_META_SCRIPT,
+    1,
+    metaKey({ prefix, shardCount: 1 }, 0),
+    REDIS_PROTOCOL_VERSION,
+    '1',
+    'AbCd',
+    '1',
+    '10000',
+    '3600000',
+    '300000',
+    '65536',
+    '',
+  );
 });
 
 afterEach(async () => {

@@ -19,8 +19,12 @@ let redis: Redis;
 let prefix: string;
 const publishers: Publisher[] = [];
 
+/**
+ * A publisher that may initialise the test's fresh prefix itself (as if a gateway had run with
+ * the defaults); meta-init.int.test.ts covers publishers without settings.
+ */
 function open(options: Partial<Parameters<typeof createPublisher>[0]> = {}): Publisher {
-  const p = createPublisher({ redis: url, prefix, ...options });
+  const p = createPublisher({ redis: url, prefix, settings: {}, ...options });
   publishers.push(p);
   return p;
 }
@@ -175,11 +179,14 @@ describe('interop with the gateway', () => {
       const parsed = parseRelayedMessage(await message);
       const [cursor] = decodeEventId(id);
       expect(parsed).toEqual({
-        epoch: cursor!.epoch,
-        streamId: positionToStreamId(cursor!.position),
-        topic: 'news/today',
-        event: 'story',
-        data: 'line 1\nline 2',
+        ok: true,
+        message: {
+          epoch: cursor!.epoch,
+          streamId: positionToStreamId(cursor!.position),
+          topic: 'news/today',
+          event: 'story',
+          data: 'line 1\nline 2',
+        },
       });
     } finally {
       subscriber.disconnect();
@@ -337,7 +344,7 @@ describe('with a caller client', () => {
   it('publishes on its own connection and leaves the caller client open on close', async () => {
     const client = new Redis(url);
     try {
-      const p = createPublisher({ redis: client, prefix });
+      const p = createPublisher({ redis: client, prefix, settings: {} });
       await p.publish('a', 'x');
       await p.close();
       expect(client.status).toBe('ready');

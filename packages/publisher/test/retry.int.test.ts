@@ -60,6 +60,7 @@ it('a publish during a short outage succeeds once Redis is back, stored once', a
   const p = createPublisher({
     redis: server.url,
     prefix: p0,
+    settings: {},
     commandTimeoutMs: 500,
     retry: { attempts: 8, baseDelayMs: 100, maxDelayMs: 400 },
   });
@@ -85,6 +86,7 @@ it('retries a TIMEOUT with the same generated key, so the event is stored once',
   const p = createPublisher({
     redis: server.url,
     prefix: p0,
+    settings: {},
     commandTimeoutMs: 200,
     retry: { attempts: 10, baseDelayMs: 100, maxDelayMs: 300 },
   });
@@ -110,7 +112,12 @@ it('retries a TIMEOUT with the same generated key, so the event is stored once',
 it('never retries IDEMPOTENCY_CONFLICT or validation errors', async () => {
   const p0 = prefix();
   let calls = 0;
-  const p = createPublisher({ redis: server.url, prefix: p0, retry: { attempts: 5 } });
+  const p = createPublisher({
+    redis: server.url,
+    prefix: p0,
+    settings: {},
+    retry: { attempts: 5 },
+  });
   const http = createHttpPublisher({
     url: 'http://127.0.0.1:1',
     retry: { attempts: 5 },
@@ -184,7 +191,7 @@ it('attempts 0 does not retry the Redis publisher', async () => {
   const url = inject('redisUrl');
   const admin = new Redis(url);
   const p0 = prefix();
-  const p = createPublisher({ redis: url, prefix: p0, commandTimeoutMs: 200 });
+  const p = createPublisher({ redis: url, prefix: p0, settings: {}, commandTimeoutMs: 200 });
   try {
     await p.publish('a', 'warm up');
     await admin.call('CLIENT', 'PAUSE', '500', 'WRITE');
@@ -200,6 +207,7 @@ it('stops retrying once the circuit breaker is open', async () => {
   const p = createPublisher({
     redis: server.url,
     prefix: prefix(),
+    settings: {},
     breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 },
     retry: { attempts: 20, baseDelayMs: 10, maxDelayMs: 20 },
   });
