@@ -61,3 +61,18 @@ export function stateOf(breaker: {
   if (breaker.opened) return 'open';
   return breaker.halfOpen ? 'half_open' : 'closed';
 }
+
+/**
+ * Closes an open or half-open circuit at once because the dependency reported itself healthy
+ * (the Redis connection emitted `ready`, after its ready check), so publishes go through again
+ * without waiting out `resetTimeoutMs` (SPEC 9: "no breaker delay beyond one probe"). The
+ * gateway's breaker does the same (`onHealthy`). Does nothing while closed or shut down.
+ */
+export function closeWhenHealthy(breaker: {
+  readonly opened: boolean;
+  readonly halfOpen: boolean;
+  close(): void;
+}): void {
+  // opossum's close() also cancels the pending half-open timer.
+  if (breaker.opened || breaker.halfOpen) breaker.close();
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type CircuitBreaker from 'opossum';
-import { createBreaker, stateOf } from './breaker.js';
+import { closeWhenHealthy, createBreaker, stateOf } from './breaker.js';
 import { Cluster, Redis } from 'ioredis';
 import {
   ENSURE_META_SCRIPT,
@@ -370,6 +370,11 @@ class RedisPublisher implements Publisher {
         this.#evaluate(source, keys, args),
       { name: 'ssehub-publisher', breaker: options.breaker, onStateChange: options.onStateChange },
     );
+    // Publishes are accepted again as soon as Redis is healthy (SPEC 9), not after resetTimeoutMs:
+    // the connection's `ready` (the Cluster's own, on Cluster) closes the circuit.
+    this.#client.on('ready', () => {
+      closeWhenHealthy(this.#breaker);
+    });
   }
 
   get state(): BreakerState {

@@ -29,6 +29,8 @@ it('opens while Redis is down, fails fast, and closes once Redis is back', async
   const p = createPublisher({
     redis: server.url,
     prefix: 'breaker',
+    // The restart below loses the meta hash: this publisher may recreate it.
+    settings: {},
     breaker: { volumeThreshold: 2, resetTimeoutMs: 300 },
     onStateChange: (s) => states.push(s),
   });
@@ -47,7 +49,7 @@ it('opens while Redis is down, fails fast, and closes once Redis is back', async
     expect((err as PublisherError).message).toMatch(/circuit breaker is open/);
 
     await server.restart();
-    // Wait for the reconnect and the reset timeout, then one trial call closes the circuit.
+    // Wait for the reconnect: the connection's `ready` closes the circuit.
     let id: string | undefined;
     for (let i = 0; i < 100 && id === undefined; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -56,7 +58,6 @@ it('opens while Redis is down, fails fast, and closes once Redis is back', async
     expect(id).toBeDefined();
     expect(p.state).toBe('closed');
     expect(states).toContain('open');
-    expect(states).toContain('half_open');
     expect(states.at(-1)).toBe('closed');
   } finally {
     await p.close();
@@ -65,7 +66,12 @@ it('opens while Redis is down, fails fast, and closes once Redis is back', async
 
 it('rejects with TIMEOUT when Redis does not answer in time', async () => {
   const admin = new Redis(server.url);
-  const p = createPublisher({ redis: server.url, prefix: 'timeout', commandTimeoutMs: 200 });
+  const p = createPublisher({
+    redis: server.url,
+    prefix: 'timeout',
+    commandTimeoutMs: 200,
+    settings: {},
+  });
   try {
     await p.publish('a', 'warm up');
     // Redis holds every write command for a second: the publish script cannot answer.

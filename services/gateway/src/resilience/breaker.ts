@@ -14,7 +14,10 @@ export interface BreakerOptions {
   readonly name: string;
   /** Failure percentage over the rolling window that opens the circuit. @defaultValue 50 */
   readonly errorThresholdPercentage?: number;
-  /** How long the circuit stays open before one trial call, in ms. @defaultValue 5000 */
+  /**
+   * How long the circuit stays open before one trial call, in ms, unless {@link Breaker.onHealthy}
+   * closes it first. @defaultValue 5000
+   */
   readonly resetTimeoutMs?: number;
   /** Calls in the window before the percentage counts (a single failure opens nothing). @defaultValue 10 */
   readonly volumeThreshold?: number;
@@ -27,6 +30,13 @@ export interface Breaker<TArgs extends unknown[], TResult> {
   readonly state: BreakerState;
   /** True when the rejection came from the open circuit itself, not from the call. */
   isOpenError(err: unknown): boolean;
+  /**
+   * The dependency reports itself healthy again (the Redis commands connection emitted
+   * `ready`): closes an open or half-open circuit at once, so calls go through again without
+   * waiting out `resetTimeoutMs` (SPEC 9: "no breaker delay beyond one probe"; the connection's
+   * ready check is that probe). Does nothing while the circuit is closed.
+   */
+  onHealthy(): void;
   shutdown(): void;
 }
 
@@ -61,6 +71,12 @@ export function createBreaker<TArgs extends unknown[], TResult>(
     },
     isOpenError: (err) =>
       err instanceof Error && 'code' in err && (err as { code?: unknown }).code === 'EOPENBREAKER',
+    onHealthy: () => {
+      if (!breaker.opened && !breaker.halfOpen) return; // closed, or shut down
+      log.info({ breaker: options.name }, 'dependency healthy again: closing the circuit');
+      // opossum's close() also cancels the pending half-open timer.
+      breaker.close();
+    },
     shutdown: () => {
       breaker.shutdown();
     },
