@@ -8,7 +8,7 @@ const root = new URL('..', import.meta.url).pathname;
 
 // The workspace's packages, as pnpm-workspace.yaml lists them: every folder of the groups, and
 // the deploy package.
-const packageDirs = ['packages', 'services', 'examples']
+const packageDirs = ['packages', 'services', 'examples', 'test']
   .filter((group) => existsSync(join(root, group)))
   .flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}`))
   .concat('deploy');

@@ -1,0 +1,492 @@
+/**
+ * The checker: a pure function over a recorded {@link History} that says whether the delivery
+ * promise (SPEC.md section 9) held. For each subscriber, the expected events are the accepted
+ * events that match its patterns, that Redis still held at the end, and whose position is after
+ * the subscriber's starting position (the `id:` of its first opening block). Each must arrive
+ * once, in order per shard, unless an `ssehub.reset` announced the gap it falls in: a reset
+ * excuses the events after the last event id the client held before it, up to the reset's id.
+ */
+import { decodeEventId, matches, parsePattern, shardOf, type Cursor } from '@ssehub/protocol';
+import type { Pattern } from '@ssehub/protocol';
+import type { Frame, History, PublishRecord, SubscriberRecord } from './history.js';
+
+/** An expected event that never arrived and no reset excused. */
+export interface LostEvent {
+  readonly subscriber: string;
+  readonly key: string;
+  readonly topic: string;
+  readonly id: string;
+  readonly acceptedAt: number | undefined;
+  /** True when the subscriber later moved past it on its shard (a silent gap, not a stall). */
+  readonly skipped: boolean;
+}
+
+/** An event delivered more than once to one subscriber. */
+export interface RepeatedEvent {
+  readonly subscriber: string;
+  readonly key: string;
+  readonly times: number;
+  /** Times (ms since start) of each delivery. */
+  readonly at: readonly number[];
+}
+
+/** An event whose per-shard position did not increase over the previous delivery. */
+export interface OutOfOrderEvent {
+  readonly subscriber: string;
+  readonly key: string;
+  readonly id: string;
+  readonly previousId: string;
+  readonly at: number;
+}
+
+/** A delivery of something never published, or not matching the subscriber, or garbled. */
+export interface PhantomEvent {
+  readonly subscriber: string;
+  readonly why: 'never-published' | 'rejected-publish' | 'not-matching' | 'garbled' | 'wrong-id';
+  readonly detail: string;
+  readonly at: number;
+}
+
+/** A non-200 answer: the subscriber's EventSource gave up for good. */
+export interface FatalAnswer {
+  readonly subscriber: string;
+  readonly status: number;
+  readonly body: string;
+  readonly at: number;
+}
+
+/** Counts and details for one subscriber. */
+export interface SubscriberVerdict {
+  readonly name: string;
+  readonly patterns: readonly string[];
+  readonly connections: number;
+  readonly expected: number;
+  readonly delivered: number;
+  readonly excused: number;
+  readonly resets: number;
+  readonly lost: readonly LostEvent[];
+  /** Runs of lost events the subscriber moved past without a reset. */
+  readonly gaps: number;
+  readonly repeated: readonly RepeatedEvent[];
+  readonly outOfOrder: readonly OutOfOrderEvent[];
+  readonly phantom: readonly PhantomEvent[];
+  readonly fatal: readonly FatalAnswer[];
+  /** True when it never got a starting position (it checked nothing). */
+  readonly neverStarted: boolean;
+}
+
+/** Totals over every subscriber, and the per-subscriber details. */
+export interface Verdict {
+  readonly ok: boolean;
+  readonly accepted: number;
+  readonly unknown: number;
+  readonly rejected: number;
+  /** Accepted events Redis no longer held at the end (a failover to a replica that was behind). */
+  readonly notHeld: number;
+  /** Keys answered with two different ids (a broken idempotency key: stored twice). */
+  readonly storedTwice: readonly string[];
+  /** Gateway processes that exited on their own ("nothing crashes", SPEC.md section 9). */
+  readonly crashes: number;
+  readonly totals: {
+    readonly expected: number;
+    readonly delivered: number;
+    readonly excused: number;
+    readonly resets: number;
+    readonly lost: number;
+    readonly gaps: number;
+    readonly repeated: number;
+    readonly outOfOrder: number;
+    readonly phantom: number;
+    readonly fatal: number;
+  };
+  readonly subscribers: readonly SubscriberVerdict[];
+}
+
+/** A shard position within an epoch. */
+interface Position {
+  readonly epoch: string;
+  readonly ms: number;
+  readonly seq: number;
+}
+
+function compare(a: Position, b: Position): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return 0;
+}
+
+function toPosition(c: Cursor): Position {
+  return { epoch: c.epoch, ms: c.position.ms, seq: c.position.seq };
+}
+
+/** The cursors of an id by shard; empty when the id does not decode. */
+function cursorsOf(id: string): Map<number, Position> {
+  const out = new Map<number, Position>();
+  try {
+    for (const c of decodeEventId(id)) out.set(c.shard, toPosition(c));
+  } catch {
+    // Not an ssehub id: nothing to learn from it.
+  }
+  return out;
+}
+
+/** An accepted event as the checker sees it. */
+interface Accepted {
+  readonly record: PublishRecord;
+  readonly id: string;
+  readonly shard: number;
+  readonly position: Position;
+}
+
+/** The window of positions on one shard that a reset announced as skipped. */
+interface Excusal {
+  readonly shard: number;
+  readonly from: Position | undefined;
+  readonly to: Position | undefined;
+}
+
+function excuses(w: Excusal, p: Position): boolean {
+  const { from, to } = w;
+  if (from !== undefined && to !== undefined && from.epoch === to.epoch) {
+    return p.epoch === from.epoch && compare(p, from) > 0 && compare(p, to) <= 0;
+  }
+  // The epoch changed (history lost): everything after the old position in the old epoch, and
+  // everything up to the new position in the new one.
+  if (from !== undefined && p.epoch === from.epoch && compare(p, from) > 0) return true;
+  if (to !== undefined && p.epoch === to.epoch && compare(p, to) <= 0) return true;
+  return false;
+}
+
+function shardOfTopic(topic: string, shards: number): number | undefined {
+  try {
+    return shardOf(topic, shards);
+  } catch {
+    return undefined;
+  }
+}
+
+function matchesAny(patterns: readonly Pattern[], topic: string): boolean {
+  try {
+    return patterns.some((p) => matches(p, topic));
+  } catch {
+    return false;
+  }
+}
+
+/** Which accepted events the subscriber must get: held, matching, after its start. */
+function expectedFor(
+  accepted: readonly Accepted[],
+  patterns: readonly Pattern[],
+  start: Map<number, Position>,
+  startedAt: number,
+): Accepted[] {
+  return accepted.filter((e) => {
+    if (!matchesAny(patterns, e.record.topic)) return false;
+    const s = start.get(e.shard);
+    if (s !== undefined && s.epoch === e.position.epoch) return compare(e.position, s) > 0;
+    // Another epoch than the start's, or a shard the start id did not name: only events whose
+    // publish began after the subscriber had started are surely after it.
+    return e.record.firstAttemptAt > startedAt;
+  });
+}
+
+function checkSubscriber(
+  sub: SubscriberRecord,
+  accepted: readonly Accepted[],
+  byKey: ReadonlyMap<string, PublishRecord>,
+  shards: number,
+): SubscriberVerdict {
+  const patterns = sub.patterns.map((p) => parsePattern(p));
+  const frames: readonly Frame[] = sub.frames;
+  const firstWithId = frames.find(
+    (f) => f.kind === 'id' || f.kind === 'event' || f.kind === 'reset',
+  );
+  const connections = new Set(frames.filter((f) => f.kind === 'open').map((f) => f.conn)).size;
+  const fatal: FatalAnswer[] = frames.flatMap((f) =>
+    f.kind === 'fatal' ? [{ subscriber: sub.name, status: f.status, body: f.body, at: f.t }] : [],
+  );
+  if (firstWithId === undefined) {
+    return {
+      name: sub.name,
+      patterns: sub.patterns,
+      connections,
+      expected: 0,
+      delivered: 0,
+      excused: 0,
+      resets: 0,
+      lost: [],
+      gaps: 0,
+      repeated: [],
+      outOfOrder: [],
+      phantom: [],
+      fatal,
+      neverStarted: true,
+    };
+  }
+  // The starting position: the first id the subscriber held. For an event frame (no opening
+  // id, e.g. `earliest`) the start is just before that event, so the event itself is expected.
+  const start = new Map<number, Position>();
+  if (firstWithId.kind === 'id' || firstWithId.kind === 'reset') {
+    for (const [shard, p] of cursorsOf(firstWithId.id)) start.set(shard, p);
+  }
+  const expected = expectedFor(accepted, patterns, start, firstWithId.t);
+
+  // Walk the frames as the browser did.
+  const lastEventId = new Map<number, Position>();
+  const lastEventIdText = new Map<number, string>();
+  const lastDelivered = new Map<string, { position: Position; id: string }>();
+  const deliveries = new Map<string, number[]>();
+  const excusals: Excusal[] = [];
+  const outOfOrder: OutOfOrderEvent[] = [];
+  const phantom: PhantomEvent[] = [];
+  let delivered = 0;
+  let resets = 0;
+  const setLastEventId = (id: string): void => {
+    for (const [shard, p] of cursorsOf(id)) {
+      lastEventId.set(shard, p);
+      lastEventIdText.set(shard, id);
+    }
+  };
+  for (const f of frames) {
+    switch (f.kind) {
+      case 'id':
+        setLastEventId(f.id);
+        break;
+      case 'reset': {
+        resets += 1;
+        const to = cursorsOf(f.id);
+        const touched = new Set([...to.keys(), ...lastEventId.keys()]);
+        for (const shard of touched) {
+          excusals.push({ shard, from: lastEventId.get(shard), to: to.get(shard) });
+        }
+        setLastEventId(f.id);
+        break;
+      }
+      case 'garbled':
+        phantom.push({
+          subscriber: sub.name,
+          why: 'garbled',
+          detail: `id ${f.id} name ${f.name ?? '-'} data ${JSON.stringify(f.data.slice(0, 80))}`,
+          at: f.t,
+        });
+        setLastEventId(f.id);
+        break;
+      case 'event': {
+        delivered += 1;
+        const record = byKey.get(f.key);
+        const times = deliveries.get(f.key) ?? [];
+        times.push(f.t);
+        deliveries.set(f.key, times);
+        if (record === undefined) {
+          phantom.push({
+            subscriber: sub.name,
+            why: 'never-published',
+            detail: `key ${f.key} on ${f.topic} id ${f.id}`,
+            at: f.t,
+          });
+        } else if (record.status === 'rejected') {
+          phantom.push({
+            subscriber: sub.name,
+            why: 'rejected-publish',
+            detail: `key ${f.key} was refused with ${record.lastError ?? '?'}`,
+            at: f.t,
+          });
+        } else if (!matchesAny(patterns, f.topic) || record.topic !== f.topic) {
+          phantom.push({
+            subscriber: sub.name,
+            why: 'not-matching',
+            detail: `key ${f.key} on ${f.topic} (published on ${record.topic})`,
+            at: f.t,
+          });
+        }
+        const shard = shardOfTopic(f.topic, shards);
+        const position = shard === undefined ? undefined : cursorsOf(f.id).get(shard);
+        if (record?.id !== undefined && shard !== undefined) {
+          const published = cursorsOf(record.id).get(shard);
+          if (
+            published !== undefined &&
+            position !== undefined &&
+            (published.epoch !== position.epoch || compare(published, position) !== 0)
+          ) {
+            phantom.push({
+              subscriber: sub.name,
+              why: 'wrong-id',
+              detail: `key ${f.key} published as ${record.id}, delivered with ${f.id}`,
+              at: f.t,
+            });
+          }
+        }
+        if (shard !== undefined && position !== undefined && times.length === 1) {
+          const slot = `${shard}/${position.epoch}`;
+          const previous = lastDelivered.get(slot);
+          if (previous !== undefined && compare(position, previous.position) <= 0) {
+            outOfOrder.push({
+              subscriber: sub.name,
+              key: f.key,
+              id: f.id,
+              previousId: previous.id,
+              at: f.t,
+            });
+          } else {
+            lastDelivered.set(slot, { position, id: f.id });
+          }
+        }
+        setLastEventId(f.id);
+        break;
+      }
+      case 'open':
+      case 'not-ready':
+      case 'close':
+      case 'fatal':
+        break;
+    }
+  }
+
+  const repeated: RepeatedEvent[] = [];
+  for (const [key, at] of deliveries) {
+    if (at.length > 1) repeated.push({ subscriber: sub.name, key, times: at.length, at });
+  }
+
+  // Lost events, and the runs of them the subscriber moved past (silent gaps).
+  const lost: LostEvent[] = [];
+  let excused = 0;
+  let gaps = 0;
+  const byShard = new Map<string, Accepted[]>();
+  for (const e of expected) {
+    const slot = `${e.shard}/${e.position.epoch}`;
+    const list = byShard.get(slot) ?? [];
+    list.push(e);
+    byShard.set(slot, list);
+  }
+  for (const list of byShard.values()) {
+    list.sort((a, b) => compare(a.position, b.position));
+    let run = 0;
+    for (const e of list) {
+      if (deliveries.has(e.record.key)) {
+        if (run > 0) gaps += 1;
+        run = 0;
+        continue;
+      }
+      if (excusals.some((w) => w.shard === e.shard && excuses(w, e.position))) {
+        excused += 1;
+        if (run > 0) gaps += 1;
+        run = 0;
+        continue;
+      }
+      const final = lastEventId.get(e.shard);
+      const skipped =
+        final !== undefined && final.epoch === e.position.epoch && compare(final, e.position) >= 0;
+      lost.push({
+        subscriber: sub.name,
+        key: e.record.key,
+        topic: e.record.topic,
+        id: e.id,
+        acceptedAt: e.record.acceptedAt,
+        skipped,
+      });
+      run += 1;
+    }
+    // A run at the end counts as a gap when the subscriber's cursor is past it.
+    const last = list[list.length - 1];
+    if (run > 0 && last !== undefined) {
+      const final = lastEventId.get(last.shard);
+      if (
+        final !== undefined &&
+        final.epoch === last.position.epoch &&
+        compare(final, last.position) >= 0
+      ) {
+        gaps += 1;
+      }
+    }
+  }
+  // Fatal subscribers stopped listening: what they missed after giving up is reported as the
+  // fatal answer, not as losses.
+  const fatalAt = fatal[0]?.at;
+  const counted =
+    fatalAt === undefined
+      ? lost
+      : lost.filter((l) => l.acceptedAt !== undefined && l.acceptedAt < fatalAt);
+  return {
+    name: sub.name,
+    patterns: sub.patterns,
+    connections,
+    expected: expected.length,
+    delivered,
+    excused,
+    resets,
+    lost: counted,
+    gaps,
+    repeated,
+    outOfOrder,
+    phantom,
+    fatal,
+    neverStarted: false,
+  };
+}
+
+/**
+ * Checks a whole history.
+ *
+ * @returns The verdict; `ok` is false on any lost, repeated, out-of-order or phantom delivery,
+ *   any unsignalled gap, any fatal answer, or any key stored twice.
+ */
+export function check(history: History): Verdict {
+  const byKey = new Map<string, PublishRecord>();
+  for (const p of history.publishes) byKey.set(p.key, p);
+  const held = new Map<number, Map<string, string>>();
+  for (const s of history.held) {
+    held.set(s.shard, new Map(s.entries.map((e) => [e.streamId, e.data])));
+  }
+  const accepted: Accepted[] = [];
+  let notHeld = 0;
+  for (const record of history.publishes) {
+    if (record.status !== 'accepted' || record.id === undefined) continue;
+    const shard = shardOfTopic(record.topic, history.shards);
+    const cursor = shard === undefined ? undefined : cursorsOf(record.id).get(shard);
+    if (shard === undefined || cursor === undefined) continue;
+    const streamId = `${cursor.ms}-${cursor.seq}`;
+    if (held.get(shard)?.get(streamId) !== record.key) {
+      notHeld += 1;
+      continue;
+    }
+    accepted.push({ record, id: record.id, shard, position: cursor });
+  }
+  const storedTwice = history.publishes.filter((p) => p.ids.length > 1).map((p) => p.key);
+  const subscribers = history.subscribers.map((s) =>
+    checkSubscriber(s, accepted, byKey, history.shards),
+  );
+  const sum = (f: (v: SubscriberVerdict) => number): number =>
+    subscribers.reduce((n, v) => n + f(v), 0);
+  const totals = {
+    expected: sum((v) => v.expected),
+    delivered: sum((v) => v.delivered),
+    excused: sum((v) => v.excused),
+    resets: sum((v) => v.resets),
+    lost: sum((v) => v.lost.length),
+    gaps: sum((v) => v.gaps),
+    repeated: sum((v) => v.repeated.length),
+    outOfOrder: sum((v) => v.outOfOrder.length),
+    phantom: sum((v) => v.phantom.length),
+    fatal: sum((v) => v.fatal.length),
+  };
+  const ok =
+    totals.lost === 0 &&
+    totals.gaps === 0 &&
+    totals.repeated === 0 &&
+    totals.outOfOrder === 0 &&
+    totals.phantom === 0 &&
+    totals.fatal === 0 &&
+    storedTwice.length === 0 &&
+    history.crashes.length === 0;
+  return {
+    ok,
+    accepted: history.publishes.filter((p) => p.status === 'accepted').length,
+    unknown: history.publishes.filter((p) => p.status === 'unknown').length,
+    rejected: history.publishes.filter((p) => p.status === 'rejected').length,
+    notHeld,
+    storedTwice,
+    crashes: history.crashes.length,
+    totals,
+    subscribers,
+  };
+}

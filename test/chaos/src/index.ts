@@ -1,0 +1,35 @@
+/**
+ * `@ssehub/chaos`: the fault-injection suite for ssehub's delivery promise (SPEC.md section 9,
+ * DESIGN.md "Testing delivery: a nemesis and a checker").
+ *
+ * @packageDocumentation
+ */
+export { check } from './checker.js';
+export type {
+  FatalAnswer,
+  LostEvent,
+  OutOfOrderEvent,
+  PhantomEvent,
+  RepeatedEvent,
+  SubscriberVerdict,
+  Verdict,
+} from './checker.js';
+export type {
+  FaultRecord,
+  Frame,
+  HeldEntry,
+  History,
+  PublishRecord,
+  PublishStatus,
+  ShardState,
+  SubscriberRecord,
+} from './history.js';
+export { Rng } from './prng.js';
+export { FAULT_KINDS, faultsFor, laneOf, planFaults } from './schedule.js';
+export type { FaultKind, PlannedFault, PlanOptions } from './schedule.js';
+export { formatSummary } from './report.js';
+export { runChaos } from './run.js';
+export type { ChaosOptions, ChaosResult } from './run.js';
+export { TcpProxy } from './proxy.js';
+export { EventSourceClient } from './sse-client.js';
+export type { TopologyKind } from './topology.js';
