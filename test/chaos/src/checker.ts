@@ -233,7 +233,6 @@ function checkSubscriber(
 
   // Walk the frames as the browser did.
   const lastEventId = new Map<number, Position>();
-  const lastEventIdText = new Map<number, string>();
   const lastDelivered = new Map<string, { position: Position; id: string }>();
   const deliveries = new Map<string, number[]>();
   const excusals: Excusal[] = [];
@@ -241,10 +240,15 @@ function checkSubscriber(
   const phantom: PhantomEvent[] = [];
   let delivered = 0;
   let resets = 0;
+  // The furthest position the subscriber's cursor reached, per shard and epoch: an event at or
+  // below it that never arrived was skipped over (a silent gap), not merely not reached yet.
+  const furthest = new Map<string, Position>();
   const setLastEventId = (id: string): void => {
     for (const [shard, p] of cursorsOf(id)) {
       lastEventId.set(shard, p);
-      lastEventIdText.set(shard, id);
+      const slot = `${shard}/${p.epoch}`;
+      const before = furthest.get(slot);
+      if (before === undefined || compare(p, before) > 0) furthest.set(slot, p);
     }
   };
   for (const f of frames) {
@@ -373,9 +377,8 @@ function checkSubscriber(
         run = 0;
         continue;
       }
-      const final = lastEventId.get(e.shard);
-      const skipped =
-        final !== undefined && final.epoch === e.position.epoch && compare(final, e.position) >= 0;
+      const reached = furthest.get(`${e.shard}/${e.position.epoch}`);
+      const skipped = reached !== undefined && compare(reached, e.position) >= 0;
       lost.push({
         subscriber: sub.name,
         key: e.record.key,
@@ -389,14 +392,8 @@ function checkSubscriber(
     // A run at the end counts as a gap when the subscriber's cursor is past it.
     const last = list[list.length - 1];
     if (run > 0 && last !== undefined) {
-      const final = lastEventId.get(last.shard);
-      if (
-        final !== undefined &&
-        final.epoch === last.position.epoch &&
-        compare(final, last.position) >= 0
-      ) {
-        gaps += 1;
-      }
+      const reached = furthest.get(`${last.shard}/${last.position.epoch}`);
+      if (reached !== undefined && compare(reached, last.position) >= 0) gaps += 1;
     }
   }
   // Fatal subscribers stopped listening: what they missed after giving up is reported as the

@@ -38,7 +38,10 @@ export interface ChaosOptions {
   readonly shards?: number;
   /** Where the run's files go; default `test/chaos/runs/<time>-<topology>-<seed>`. */
   readonly runDir?: string;
-  /** The gateway entry point to test. @defaultValue services/gateway/dist/main.js */
+  /**
+   * The gateway entry point to test.
+   * @defaultValue `$SSEHUB_CHAOS_GATEWAY`, else services/gateway/dist/main.js
+   */
   readonly gatewayMain?: string;
   /** Gateway `LOG_LEVEL`. @defaultValue 'warn' */
   readonly logLevel?: string;
@@ -199,7 +202,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           publicPort: await freePort(),
           adminPort: await freePort(),
           runDir,
-          main: options.gatewayMain ?? GATEWAY_MAIN,
+          main: options.gatewayMain ?? process.env['SSEHUB_CHAOS_GATEWAY'] ?? GATEWAY_MAIN,
           onCrash,
           env: {
             ...topology.gatewayEnv(i),
