@@ -62,12 +62,12 @@ export {
 export type { KeySpace } from './redis-keys.js';
 export {
   BUMP_EPOCH_SCRIPT,
+  CHECK_POSITION_SCRIPT,
   ENSURE_META_SCRIPT,
   HEAD_SCRIPT,
-  MESSAGE_VERSION,
   PUBLISH_SCRIPT,
   READ_SCRIPT,
   REDIS_PROTOCOL_VERSION,
-  parseRelayedMessage,
 } from './redis-scripts.js';
-export type { RelayedMessage } from './redis-scripts.js';
+export { MESSAGE_VERSION, RELAY_SKIP_REASONS, parseRelayedMessage } from './relayed-message.js';
+export type { RelaySkipReason, RelayedMessage, RelayedMessageResult } from './relayed-message.js';

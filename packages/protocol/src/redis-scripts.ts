@@ -7,13 +7,11 @@
  * Message payload on every channel (one string, cheap to build in Lua and to parse):
  *   `1\n<epoch>\n<stream id>\n<topic>\n<event name or empty>\n<data>`
  * Topic and event name cannot contain a newline; the data is everything after the fifth one.
+ * relayed-message.ts parses and validates it.
  */
 
 /** Protocol version stored in each shard's meta hash; a writer of another version refuses to run. */
 export const REDIS_PROTOCOL_VERSION = '1';
-
-/** First line of every relayed message. */
-export const MESSAGE_VERSION = '1';
 
 /**
  * Creates the shard's meta hash when missing (first writer wins), or checks it. Then applies
@@ -22,13 +20,17 @@ export const MESSAGE_VERSION = '1';
  * KEYS[1] meta hash. ARGV: version, shard count, candidate epoch, apply (0/1), history size,
  * history TTL ms, idempotency TTL ms, max event bytes, and the epoch the caller knew ('' for
  * none): when the stored epoch differs (Redis lost its data and someone made a new one), the
- * known one is added to `pastEpochs`, so its cursors read as `history_lost`.
- * Returns `{ 'ok', epoch, historySize, historyTtlMs, idempotencyTtlMs, maxEventBytes }` or
- * `{ 'mismatch', field, stored }`.
+ * known one is added to `pastEpochs`, so its cursors read as `history_lost`. Optional ARGV[10]:
+ * '0' when the caller has no settings of its own (a publisher without them): a missing hash is
+ * then not created, and the reply is `{ 'nometa' }` (SPEC 9: only a writer that knows the
+ * deployment's settings may create it). Absent or anything else: create.
+ * Returns `{ 'ok', epoch, historySize, historyTtlMs, idempotencyTtlMs, maxEventBytes }`,
+ * `{ 'mismatch', field, stored }` or `{ 'nometa' }`.
  */
 export const ENSURE_META_SCRIPT = `
 local meta = KEYS[1]
 if redis.call('EXISTS', meta) == 0 then
+  if ARGV[10] == '0' then return { 'nometa' } end
   redis.call('HSET', meta, 'version', ARGV[1], 'shards', ARGV[2], 'epoch', ARGV[3], 'pastEpochs', '',
     'historySize', ARGV[5], 'historyTtlMs', ARGV[6], 'idempotencyTtlMs', ARGV[7], 'maxEventBytes', ARGV[8])
   if ARGV[9] ~= '' and ARGV[9] ~= ARGV[3] then redis.call('HSET', meta, 'pastEpochs', ARGV[9]) end
@@ -269,37 +271,65 @@ redis.call('HSET', meta, 'epoch', ARGV[2], 'pastEpochs', past)
 return ARGV[2]
 `;
 
-/** A relayed message, parsed. */
-export interface RelayedMessage {
-  readonly epoch: string;
-  readonly streamId: string;
-  readonly topic: string;
-  readonly event: string | undefined;
-  readonly data: string;
-}
-
-/** Parses a channel message; undefined when it is not one ssehub wrote (counted and skipped). */
-export function parseRelayedMessage(message: string): RelayedMessage | undefined {
-  const cuts: number[] = [];
-  let from = 0;
-  for (let i = 0; i < 5; i++) {
-    const at = message.indexOf('\n', from);
-    if (at === -1) return undefined;
-    cuts.push(at);
-    from = at + 1;
-  }
-  const [a = 0, b = 0, c = 0, d = 0, e = 0] = cuts;
-  if (message.slice(0, a) !== MESSAGE_VERSION) return undefined;
-  const epoch = message.slice(a + 1, b);
-  const streamId = message.slice(b + 1, c);
-  const topic = message.slice(c + 1, d);
-  const event = message.slice(d + 1, e);
-  if (epoch === '' || !/^\d+-\d+$/.test(streamId) || topic === '') return undefined;
-  return {
-    epoch,
-    streamId,
-    topic,
-    event: event === '' ? undefined : event,
-    data: message.slice(e + 1),
-  };
-}
+/**
+ * Checks that the last position a replica's relay saw on a shard is still in that shard's
+ * history, before the relay backfills after it (DESIGN.md "Relay recovery"). This is how history
+ * that went backwards is found without trusting wall-clock stream ids or a counter the new master
+ * can grow past again: a failover to a replica that was behind, or a restart that lost writes,
+ * leaves a position the relay saw missing from a stream that still covers it.
+ *
+ * KEYS[1] meta, KEYS[2] stream. ARGV[1] the epoch the relay knew, ARGV[2] the stream id it saw
+ * last (`0-0` when it saw none).
+ * Returns one of:
+ * - `{ 'ok' }`: the position is in history (or is `0-0` and nothing was ever lost), backfill;
+ * - `{ 'trimmed' }`: the position is older than the retained history (an outage longer than the
+ *   history covers): the events after it cannot all be backfilled;
+ * - `{ 'backwards' }`: the position is missing though the history would hold it (or is above the
+ *   newest id): the stored history went backwards, and ids the relay delivered may be issued
+ *   again, so its epoch must be retired;
+ * - `{ 'epoch', current }`: the shard's epoch is no longer the one the relay knew;
+ * - `{ 'nometa' }`: the meta hash is gone (Redis lost its data).
+ *
+ * Entries are never deleted one by one (no XDEL), only trimmed from the front, so a missing
+ * position at or above the first entry, or below it while nothing was ever trimmed
+ * (`entries-added` = `length`), cannot be explained by trimming.
+ */
+export const CHECK_POSITION_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return { 'nometa' } end
+if epoch ~= ARGV[1] then return { 'epoch', epoch } end
+local seen = ARGV[2]
+local lastGen, added, length, first = '0-0', 0, 0, nil
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    local k = info[i]
+    if k == 'last-generated-id' then lastGen = info[i + 1]
+    elseif k == 'entries-added' then added = info[i + 1]
+    elseif k == 'length' then length = info[i + 1]
+    elseif k == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
+  end
+end
+local function parse(id)
+  local sep = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, sep - 1)), tonumber(string.sub(id, sep + 1))
+end
+local function below(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+if below(lastGen, seen) then return { 'backwards' } end
+if seen == '0-0' then
+  if added > length then return { 'trimmed' } end
+  return { 'ok' }
+end
+if seen == lastGen and length == 0 then
+  if added > 0 then return { 'ok' } end
+  return { 'backwards' }
+end
+if #redis.call('XRANGE', KEYS[2], seen, seen) == 1 then return { 'ok' } end
+if first and below(seen, first) and added > length then return { 'trimmed' } end
+if not first and added > 0 then return { 'trimmed' } end
+return { 'backwards' }
+`;
