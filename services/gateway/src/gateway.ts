@@ -155,15 +155,22 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
       },
     };
     await broker.start(sink);
-    for (let shard = 0; shard < broker.shardCount; shard++)
-      dispatcher.advance(await broker.head(shard));
+    // The watermarks start at a sync point, never at a bare head: an event between a head read
+    // and a relay outage would otherwise sit below the watermark, and its backfill be dropped.
+    for (let shard = 0; shard < broker.shardCount; shard++) {
+      try {
+        dispatcher.advance(await broker.syncPoint(shard));
+      } catch (err) {
+        log.debug({ err, shard }, 'no sync point at start; the next heartbeat interval takes one');
+      }
+    }
     readiness.markReady();
     maintenance.start();
     stats.start();
   })();
   started.catch((err: unknown) => {
     if (err instanceof DeploymentMismatchError) return; // the caller decides (main.ts exits)
-    log.error({ err }, 'the broker could not be reached; this replica will not become ready');
+    log.error({ err }, 'the broker could not be started; this replica will not become ready');
   });
 
   const subscribe = subscribeRoute({

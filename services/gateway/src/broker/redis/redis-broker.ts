@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import {
   BUMP_EPOCH_SCRIPT,
+  CHECK_POSITION_SCRIPT,
   ENSURE_META_SCRIPT,
   HEAD_SCRIPT,
   PUBLISH_SCRIPT,
@@ -31,7 +32,6 @@ import {
   type Cursor,
   type KeySpace,
   type Pattern,
-  type RelayedMessage,
 } from '@ssehub/protocol';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
@@ -54,8 +54,11 @@ import {
   type RedisClient,
   type RedisTopology,
 } from './redis-connections.js';
+import { RelaySkips } from '../relay-skips.js';
+import { describeRedisError, describeTopology } from './redis-address.js';
 import { RedisRegistry } from './redis-registry.js';
-import { RelaySubscriber, isAfter } from './relay-subscriber.js';
+import { Relay, type PositionCheck } from './relay.js';
+import { RelaySubscriber } from './relay-subscriber.js';
 
 export interface RedisBrokerOptions {
   /** Standalone server (`redis://` or `rediss://` URL), Sentinel-monitored master, or Cluster. */
@@ -95,6 +98,83 @@ interface StreamEntry {
 /** How long a request-path command may take before it counts as failed, in ms. */
 const COMMAND_TIMEOUT_MS = 2000;
 
+/** How long one start-up attempt waits for the commands connection to become ready, in ms. */
+const START_ATTEMPT_MS = 5000;
+
+/** Longest pause between start-up attempts, in ms. */
+const START_MAX_BACKOFF_MS = 5000;
+
+/** A Redis that cannot be reached at start is logged at most once per this window, in ms. */
+const START_LOG_WINDOW_MS = 10_000;
+
+/** Whether a script goes through the request-path breaker or straight to Redis (the relay). */
+type Via = 'breaker' | 'direct';
+
+/** close() was called while start() was still waiting for Redis. */
+class BrokerClosedError extends Error {
+  override readonly name = 'BrokerClosedError';
+  constructor() {
+    super('the broker was closed before it was started');
+  }
+}
+
+/** The commands connection did not become ready within one start-up attempt. */
+class StartTimeout extends Error {
+  override readonly name = 'StartTimeout';
+}
+
+/**
+ * Resolves once the client is ready; rejects with {@link StartTimeout} after `timeoutMs`, or
+ * with the signal's reason when it aborts (the broker was closed).
+ */
+function whenReady(client: RedisClient, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  // A client that gave up (or never started) is told to connect again; ioredis retries itself.
+  if (client.status === 'end' || client.status === 'wait') client.connect().catch(() => undefined);
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new StartTimeout(`not ready within ${String(timeoutMs)} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      done();
+      resolve();
+    };
+    const onAbort = (): void => {
+      done();
+      reject(new BrokerClosedError());
+    };
+    client.once('ready', onReady);
+    signal.addEventListener('abort', onAbort);
+  });
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Rejects with the signal's reason when it aborts. */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(new BrokerClosedError());
+    signal.addEventListener('abort', () => {
+      reject(new BrokerClosedError());
+    });
+  });
+}
+
 export class RedisBroker implements Broker {
   readonly kind = 'redis';
   readonly shardCount: number;
@@ -104,15 +184,18 @@ export class RedisBroker implements Broker {
   readonly #subscriber: RedisClient;
   /** Redis Cluster: SPUBLISH / SSUBSCRIBE (sharded pub/sub). */
   readonly #sharded: boolean;
-  readonly #relay: RelaySubscriber;
-  readonly #epochs: (string | undefined)[];
-  /** Per shard, the last stream id the relay delivered (backfill starts after it). */
-  readonly #lastSeen: (string | undefined)[];
+  /** The subscriber connection's channels. */
+  readonly #channels: RelaySubscriber;
+  /** The relay's recovery state machine: the owner of every shard's last-seen position. */
+  readonly #relay: Relay;
   #sink: BrokerSink | undefined;
-  #malformedMessages = 0;
+  /** Relayed messages skipped (did not parse, or dispatching them threw), by reason. */
+  readonly #skips: RelaySkips;
   #relayDisconnects = 0;
   /** Set by close(): the relay's own disconnect is then no outage to report. */
   #closing = false;
+  /** Aborted by close(), so a start still waiting for Redis gives up. */
+  readonly #stopped = new AbortController();
   readonly #breaker: Breaker<[string, readonly string[], readonly string[]], unknown>;
   /** SHA1 of each script, for EVALSHA. */
   readonly #shas = new Map<string, string>();
@@ -120,8 +203,6 @@ export class RedisBroker implements Broker {
   constructor(private readonly options: RedisBrokerOptions) {
     this.shardCount = options.shards;
     this.#keys = { prefix: options.prefix, shardCount: options.shards };
-    this.#epochs = new Array<string | undefined>(options.shards).fill(undefined);
-    this.#lastSeen = new Array<string | undefined>(options.shards).fill(undefined);
     const connections = createRedisConnections({
       topology: options.topology,
       connectionNamePrefix: options.prefix,
@@ -131,7 +212,7 @@ export class RedisBroker implements Broker {
     this.#subscriber = connections.subscriber;
     this.#sharded = connections.sharded;
     // Errors surface as rejected commands and `close` events; the listener keeps Node from
-    // treating them as unhandled.
+    // treating them as unhandled. Start-up reports the cause of a failed connect itself.
     const quiet = (err: unknown): void => {
       options.log.debug({ err }, 'redis connection error');
     };
@@ -144,45 +225,135 @@ export class RedisBroker implements Broker {
       { name: 'redis' },
       options.log,
     );
-    this.#relay = new RelaySubscriber(
+    // SPEC 9: publishes are accepted again as soon as Redis is healthy, not after the breaker's
+    // reset timeout. `ready` (the Cluster's own, on Cluster) follows a successful ready check.
+    this.#commands.on('ready', () => {
+      this.#breaker.onHealthy();
+    });
+    this.#skips = new RelaySkips(options.log);
+    this.#channels = new RelaySubscriber(
       this.#subscriber,
       {
-        onMessage: (m) => {
-          this.#deliver(m);
+        message: (channel, message) => {
+          this.#relay.message(channel, message);
         },
-        onMalformed: () => {
-          this.#malformedMessages += 1;
+        connected: () => {
+          this.#relay.connected();
         },
+        disconnected: () => {
+          this.#relay.disconnected();
+        },
+      },
+      options.log,
+      connections.sharded,
+    );
+    this.#relay = new Relay({
+      shardCount: options.shards,
+      shardOf: (topic) => this.shardOf(topic),
+      log: options.log,
+      // The relay's reads go straight to Redis: never behind the request-path breaker.
+      history: {
+        head: (shard) => this.#head(shard, 'direct'),
+        check: (shard, seen) => this.#checkPosition(shard, seen),
+        readAfter: (shard, after, limit) => this.#readAfter(shard, after, limit, 'direct'),
+        retire: (shard, epoch) => this.#bumpEpoch(shard, epoch),
+      },
+      connection: {
+        resubscribe: () => this.#channels.resubscribe(),
+        ping: (shard) => this.#channels.flush(streamKey(this.#keys, shard)),
+        reconnect: () => {
+          this.#channels.reconnect();
+        },
+      },
+      output: {
+        onEvent: (event) => this.#sink?.onEvent(event),
+        onUp: () => this.#sink?.onUp(),
         onDown: () => {
           if (this.#closing) return;
           this.#relayDisconnects += 1;
           this.#sink?.onDown();
         },
-        onReconnected: () => this.#backfill(),
+        onGap: (shard) => this.#sink?.onGap(shard),
+        onSkipped: (reason, detail) => {
+          this.#skips.count(reason, detail);
+        },
       },
-      options.log,
-      connections.sharded,
-    );
+    });
   }
 
   shardOf(topic: string): number {
     return shardOf(topic, this.shardCount);
   }
 
+  /**
+   * Reaches Redis, checks it, then waits until the relay is live. A Redis that cannot be reached
+   * yet is retried with backoff for as long as it takes (SPEC 9: the gateway becomes ready the
+   * first time it gets there), with its address and the cause logged once per attempt window.
+   * Rejects only for what waiting cannot fix: a Redis older than 7.0, or a deployment made with
+   * other fixed settings ({@link DeploymentMismatchError}), or close().
+   */
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink;
-    await Promise.all([this.#commands.connect(), this.#subscriber.connect()]);
-    for (let shard = 0; shard < this.shardCount; shard++) {
-      await this.#ensureMeta(shard);
-      // Backfill after a reconnect starts here for shards that relayed nothing yet: without a
-      // starting point, events published while the relay was down would be skipped for good.
-      this.#advanceLastSeen(await this.head(shard));
+    await this.#reachRedis();
+    // ioredis keeps reconnecting after a failed first connect; the relay goes live on `ready`.
+    this.#subscriber.connect().catch(() => undefined);
+    await Promise.race([this.#relay.whenLive(), rejectOnAbort(this.#stopped.signal)]);
+  }
+
+  async #reachRedis(): Promise<void> {
+    const address = describeTopology(this.options.topology);
+    let attempts = 0;
+    let loggedAt = Number.NEGATIVE_INFINITY;
+    const report = (err: unknown): void => {
+      const now = Date.now();
+      if (now - loggedAt < START_LOG_WINDOW_MS) return;
+      loggedAt = now;
+      const cause = describeRedisError(err);
+      this.options.log.warn(
+        { redis: address, cause, attempts },
+        `cannot reach Redis at ${address}: ${cause}; retrying with backoff, and this replica becomes ready once it gets there`,
+      );
+    };
+    // ioredis reports each failed connect as an `error` event (the cause) while it retries.
+    this.#commands.on('error', report);
+    try {
+      for (;;) {
+        const { signal } = this.#stopped;
+        if (signal.aborted) throw new BrokerClosedError();
+        attempts += 1;
+        try {
+          await whenReady(this.#commands, START_ATTEMPT_MS, signal);
+          await this.#checkVersion(address);
+          for (let shard = 0; shard < this.shardCount; shard++) await this.#ensureMeta(shard);
+          if (loggedAt > Number.NEGATIVE_INFINITY) {
+            this.options.log.info({ redis: address, attempts }, 'redis reached');
+          }
+          return;
+        } catch (err) {
+          if (err instanceof DeploymentMismatchError || err instanceof BrokerClosedError) throw err;
+          report(err);
+          await pause(Math.min(START_MAX_BACKOFF_MS, 100 * 2 ** Math.min(attempts, 6)), signal);
+        }
+      }
+    } finally {
+      this.#commands.off('error', report);
     }
-    this.#relay.markUp();
+  }
+
+  /** SPEC 9: Redis 7.0 or later (sharded pub/sub, XINFO fields the scripts read). */
+  async #checkVersion(address: string): Promise<void> {
+    const info = await this.#commands.info('server');
+    const version = /^redis_version:(\S+)/m.exec(info)?.[1];
+    const major = Number(version?.split('.')[0]);
+    if (version !== undefined && Number.isFinite(major) && major < 7) {
+      throw new DeploymentMismatchError(
+        `Redis at ${address} is version ${version}; ssehub needs Redis 7.0 or later (sharded pub/sub, stream fields its scripts read). Upgrade Redis or point REDIS_URL at a newer server.`,
+      );
+    }
   }
 
   isUp(): boolean {
-    return this.#commands.status === 'ready' && this.#relay.isUp;
+    return this.#commands.status === 'ready' && this.#relay.isLive;
   }
 
   async publish(batch: readonly PublishInput[]): Promise<PublishResult> {
@@ -225,36 +396,59 @@ export class RedisBroker implements Broker {
 
   async acquire(patterns: readonly Pattern[]): Promise<Interest> {
     const channels = [...new Set(patterns.flatMap((p) => channelsFor(this.#keys, p)))];
-    await this.#relay.acquire(channels);
+    try {
+      await this.#channels.acquire(channels);
+    } catch (err) {
+      // Not subscribed (connection down, or no answer within the command timeout): give the
+      // channels back, or they would stay wanted with no interest left to release them.
+      this.#channels.release(channels);
+      throw err;
+    }
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
-        this.#relay.release(channels);
+        this.#channels.release(channels);
       },
     };
   }
 
-  async head(shard: number): Promise<Cursor> {
+  head(shard: number): Promise<Cursor> {
+    return this.#head(shard, 'breaker');
+  }
+
+  syncPoint(shard: number): Promise<Cursor> {
+    return this.#relay.syncPoint(shard);
+  }
+
+  readAfter(shard: number, start: ReadStart, limit: number): Promise<HistoryPage> {
+    return this.#readAfter(shard, start, limit, 'breaker');
+  }
+
+  async #head(shard: number, via: Via): Promise<Cursor> {
     const [epoch, lastId] = await this.#script<[string, string]>(
       HEAD_SCRIPT,
       [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
       [],
-      shard,
+      { shard, via },
     );
     return this.#cursor(shard, epoch, lastId);
   }
 
-  async syncPoint(shard: number): Promise<Cursor> {
-    const head = await this.head(shard);
-    await this.#relay.flush(streamKey(this.#keys, shard));
-    // Every event up to the head has reached us: a later backfill need not read them again.
-    this.#advanceLastSeen(head);
-    return head;
+  async #checkPosition(shard: number, seen: Cursor): Promise<PositionCheck> {
+    const [verdict] = await this.#script<string[]>(
+      CHECK_POSITION_SCRIPT,
+      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
+      [seen.epoch, positionToStreamId(seen.position)],
+      { shard, via: 'direct' },
+    );
+    if (verdict === 'ok' || verdict === 'trimmed' || verdict === 'backwards' || verdict === 'epoch')
+      return verdict;
+    throw new Error(`unexpected reply from the position check: ${String(verdict)}`);
   }
 
-  async readAfter(shard: number, start: ReadStart, limit: number): Promise<HistoryPage> {
+  async #readAfter(shard: number, start: ReadStart, limit: number, via: Via): Promise<HistoryPage> {
     const reply = await this.#script<string[]>(
       READ_SCRIPT,
       [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
@@ -264,7 +458,7 @@ export class RedisBroker implements Broker {
         String(limit),
         String(this.options.historyTtlMs),
       ],
-      shard,
+      { shard, via },
     );
     const [verdict, epoch = '', lastGen = '0-0'] = reply;
     if (verdict === 'trimmed' || verdict === 'unknown' || verdict === 'lost') return { verdict };
@@ -294,13 +488,15 @@ export class RedisBroker implements Broker {
     const state = this.#breaker.state;
     return {
       relayDisconnects: this.#relayDisconnects,
-      malformedMessages: this.#malformedMessages,
+      skippedMessages: this.#skips.counts(),
       breakerState: state === 'open' ? 2 : state === 'half_open' ? 1 : 0,
     };
   }
 
   async close(): Promise<void> {
     this.#closing = true;
+    this.#stopped.abort();
+    this.#relay.stop();
     this.#breaker.shutdown();
     this.#subscriber.disconnect();
     try {
@@ -323,7 +519,7 @@ export class RedisBroker implements Broker {
         keys.push(idempotencyKey(this.#keys, shard, e.idempotencyKey));
       args.push(e.topic, e.event ?? '', e.data, hasKey);
     }
-    const reply = await this.#script<string[]>(PUBLISH_SCRIPT, keys, args, shard);
+    const reply = await this.#script<string[]>(PUBLISH_SCRIPT, keys, args, { shard });
     if (reply[0] === 'conflict') {
       const redisKey = reply[1];
       const given = events.find(
@@ -339,27 +535,33 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Runs a script by hash, loading it on NOSCRIPT; maps connection trouble to BROKER_UNAVAILABLE.
-   * When the shard's meta hash is gone (Redis lost its data), recreates it (a new epoch that
-   * records the one this replica knew) and runs the script once more.
+   * Runs a script by hash, loading it on NOSCRIPT. Through the request-path breaker (`via:
+   * 'breaker'`, the default: connection trouble becomes BROKER_UNAVAILABLE), or straight to
+   * Redis for the relay (`'direct'`: errors as they are). When the shard's meta hash is gone
+   * (Redis lost its data), recreates it (a new epoch that records the one this replica knew)
+   * and runs the script once more.
    */
   async #script<T>(
     source: string,
     keys: readonly string[],
     args: readonly string[] = [],
-    shard?: number,
+    { shard, via = 'breaker' }: { readonly shard?: number; readonly via?: Via } = {},
   ): Promise<T> {
-    const reply = await this.#run<T>(source, keys, args);
+    const run = (): Promise<T> =>
+      via === 'direct'
+        ? (this.#evaluate(source, keys, args) as Promise<T>)
+        : this.#run<T>(source, keys, args);
+    const reply = await run();
     if (!Array.isArray(reply) || reply[0] !== 'nometa') return reply;
     if (shard === undefined) {
       throw new GatewayError('BROKER_UNAVAILABLE', 'The deployment metadata is missing in Redis.');
     }
     this.options.log.warn(
-      { shard, knownEpoch: this.#epochs[shard] },
+      { shard, knownEpoch: this.#relay.knownEpoch(shard) },
       'redis lost its data: starting a new epoch',
     );
     await this.#ensureMeta(shard);
-    return this.#run<T>(source, keys, args);
+    return run();
   }
 
   async #run<T>(source: string, keys: readonly string[], args: readonly string[]): Promise<T> {
@@ -407,8 +609,9 @@ export class RedisBroker implements Broker {
         String(o.historyTtlMs),
         String(o.idempotencyTtlMs),
         String(o.maxEventBytes),
-        this.#epochs[shard] ?? '',
+        this.#relay.knownEpoch(shard) ?? '',
       ],
+      { via: 'direct' },
     );
     if (reply[0] === 'mismatch') {
       const setting = reply[1] === 'shards' ? 'REDIS_SHARDS' : 'the ssehub protocol version';
@@ -416,86 +619,24 @@ export class RedisBroker implements Broker {
         `This deployment's Redis (prefix "${o.prefix}") was created with ${setting} = ${reply[2] ?? '?'}, but this gateway has ${reply[1] === 'shards' ? String(o.shards) : REDIS_PROTOCOL_VERSION}. ${setting} is fixed for the life of a deployment: use the same value, or another REDIS_PREFIX.`,
       );
     }
-    this.#epochs[shard] = reply[1];
     o.log.info(
       { shard, epoch: reply[1], historySize: o.historySize, historyTtlMs: o.historyTtlMs },
       'redis shard ready; settings applied',
     );
   }
 
+  /** Retires `seen` on the shard (history went backwards); a no-op when another replica did. */
   async #bumpEpoch(shard: number, seen: string): Promise<void> {
     const epoch = await this.#script<string>(
       BUMP_EPOCH_SCRIPT,
       [metaKey(this.#keys, shard)],
       [seen, newEpoch()],
+      { via: 'direct' },
     );
-    this.#epochs[shard] = epoch;
-    this.options.log.warn(
-      { shard, retired: seen, epoch },
-      'history went backwards (failover?): new epoch',
-    );
+    this.options.log.warn({ shard, retired: seen, epoch }, 'epoch retired');
   }
 
-  /** Moves a shard's last-seen id up to `cursor` (a new epoch replaces it). */
-  #advanceLastSeen(cursor: Cursor): void {
-    const id = positionToStreamId(cursor.position);
-    const seen = this.#lastSeen[cursor.shard];
-    if (cursor.epoch !== this.#epochs[cursor.shard] || seen === undefined || isAfter(id, seen)) {
-      this.#epochs[cursor.shard] = cursor.epoch;
-      this.#lastSeen[cursor.shard] = id;
-    }
-  }
-
-  #deliver(m: RelayedMessage): void {
-    const shard = this.shardOf(m.topic);
-    this.#lastSeen[shard] = m.streamId;
-    this.#epochs[shard] = m.epoch;
-    this.#sink?.onEvent(
-      this.#event(shard, m.epoch, {
-        id: m.streamId,
-        topic: m.topic,
-        event: m.event ?? '',
-        data: m.data,
-      }),
-    );
-  }
-
-  /** After a reconnect: every shard's events after the last one seen, from history, in order. */
-  async #backfill(): Promise<void> {
-    for (let shard = 0; shard < this.shardCount; shard++) {
-      const lastSeen = this.#lastSeen[shard];
-      const epoch = this.#epochs[shard];
-      if (lastSeen === undefined || epoch === undefined) continue;
-      let after: Cursor = this.#cursor(shard, epoch, lastSeen);
-      for (;;) {
-        const page = await this.readAfter(shard, after, 500);
-        if (page.verdict === 'unknown' && after.epoch === this.#epochs[shard]) {
-          // Our last id is ahead of the stream: a failover to a replica that missed the newest
-          // events. New events could reuse ids already delivered, so retire this epoch.
-          await this.#bumpEpoch(shard, after.epoch);
-        }
-        if (page.verdict !== 'ok') {
-          // What we would backfill is gone: the streams of this shard close and resume from
-          // history themselves, and get the reset that says why.
-          this.#sink?.onGap(shard);
-          // Follow the shard from its current head (in its current epoch) from now on.
-          this.#lastSeen[shard] = undefined;
-          this.#advanceLastSeen(await this.head(shard));
-          break;
-        }
-        for (const event of page.events) {
-          this.#lastSeen[shard] = positionToStreamId(event.cursor.position);
-          this.#sink?.onEvent(event);
-        }
-        const last = page.events.at(-1);
-        if (page.done || last === undefined) break;
-        after = last.cursor;
-      }
-    }
-    this.#sink?.onUp();
-  }
-
-  /** A history entry or relayed message as a BrokerEvent; `publishedAt` is the stream id's time. */
+  /** A history entry as a BrokerEvent; `publishedAt` is the stream id's time. */
   #event(shard: number, epoch: string, entry: StreamEntry): BrokerEvent {
     const cursor = this.#cursor(shard, epoch, entry.id);
     return {

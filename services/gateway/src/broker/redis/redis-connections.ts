@@ -55,10 +55,17 @@ export interface RedisConnectionOptions {
   readonly connectionNamePrefix?: string;
   /**
    * How long a command on the commands connection may take before it fails, in ms (the
-   * subscriber has no command timeout).
+   * commands connection carries the request path; the subscriber has its own, below).
    * @defaultValue 2000
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * How long a command on the subscriber connection (SUBSCRIBE, the liveness and sync PINGs) may
+   * take before it fails, in ms. Longer than a `DEBUG SLEEP` or a slow AOF rewrite pause should
+   * be, short enough that a black-holed path is noticed within seconds.
+   * @defaultValue 3000
+   */
+  readonly subscriberCommandTimeoutMs?: number;
 }
 
 /** The two clients, not connected yet (`lazyConnect`): call `connect()` on each. */
@@ -82,11 +89,19 @@ export function createRedisConnections(options: RedisConnectionOptions): RedisCo
     autoResendUnfulfilledCommands: false,
     commandTimeout: options.commandTimeoutMs ?? 2000,
   };
+  // The relay's state machine (relay.ts) owns recovery, so nothing on this connection may
+  // outlive a cut: no offline queue (a command while down fails at once), no resend of
+  // unanswered commands after a reconnect (a PING sent before a cut must not answer after it:
+  // it would pass for a sync point), pending commands rejected on the cut (maxRetriesPerRequest
+  // 0), and a timeout on each, so a black-holed path fails SUBSCRIBE and the liveness PING.
   const subscriberOptions: RedisOptions = {
     connectionName: `${prefix}:gateway:sub`,
     lazyConnect: true,
     autoResubscribe: false,
-    maxRetriesPerRequest: null,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.subscriberCommandTimeoutMs ?? 3000,
   };
   const { topology } = options;
   if (topology.kind === 'cluster') {

@@ -3,18 +3,17 @@
  * - channels are reference-counted from local interests, with one pending promise per channel,
  *   so a second interest in a channel whose SUBSCRIBE is in flight waits for the same
  *   confirmation; subscribe and unsubscribe of one channel are serialized;
- * - `autoResubscribe: false`: after a reconnect it resubscribes itself, awaits the replies, then
- *   backfills each shard from history after the last id it received, holding live messages
- *   meanwhile, so every event Redis accepted is delivered once and in order;
- * - malformed messages (written by something else) are counted and skipped.
+ * - `autoResubscribe: false`: after a reconnect, relay.ts's state machine calls `resubscribe()`,
+ *   which awaits Redis's replies, before it backfills from history;
+ * - it parses nothing and decides nothing about recovery: it reports messages and connection
+ *   events to relay.ts.
  *
  * On Redis Cluster (`sharded`), the subscriber is an ioredis `Cluster` with
  * `shardedSubscribers: true`: channels are held with SSUBSCRIBE/SUNSUBSCRIBE on one connection
  * per master. ioredis reports a lost node connection as `-node` (with the node's key) and a
- * rebuilt subscriber set as `subscribersReady`; the relay treats them as down and reconnected
- * (resubscribe, awaiting the replies, then backfill), besides the whole-cluster `close`/`ready`.
+ * rebuilt subscriber set as `subscribersReady`; they are reported as disconnected and connected,
+ * besides the whole-cluster `close`/`ready`.
  */
-import { parseRelayedMessage, streamIdToPosition, type RelayedMessage } from '@ssehub/protocol';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { coveringChannels, isCoveredBy } from './channel-cover.js';
@@ -34,15 +33,21 @@ interface ChannelState {
   readonly subscribed: Promise<void>;
 }
 
-export interface RelayHandlers {
-  /** A well-formed message, in the order Redis delivered it (or from backfill). */
-  onMessage(message: RelayedMessage): void;
-  onMalformed(channel: string): void;
-  onDown(): void;
-  /** After resubscribing, with `backfill` to run before live messages flow again. */
-  onReconnected(): Promise<void>;
+/** What the subscriber connection reports; the relay's state machine (relay.ts) listens. */
+export interface RelayConnectionEvents {
+  /** A message on a subscribed channel, raw, in the order Redis delivered it. */
+  message(channel: string, message: string): void;
+  /** The connection (every node's, on Cluster) is usable again: resubscribe, then backfill. */
+  connected(): void;
+  /** The connection (or one node's, on Cluster) is gone: messages may be missed from here on. */
+  disconnected(): void;
 }
 
+/**
+ * The subscriber connection's channels: the minimal cover of what local interests want,
+ * reference-counted, each channel's subscribe and unsubscribe serialized. It reports the
+ * connection's events and never decides anything about recovery: that is relay.ts's job.
+ */
 export class RelaySubscriber {
   /** Channels subscribed on Redis: the minimal cover of the wanted ones. */
   readonly #channels = new Map<string, ChannelState>();
@@ -50,53 +55,37 @@ export class RelaySubscriber {
   readonly #wanted = new Map<string, number>();
   /** Per channel, the last subscribe/unsubscribe; the next one chains after it. */
   readonly #ops = new Map<string, Promise<void>>();
-  #holding: RelayedMessage[] | undefined;
-  #up = false;
-  #everUp = false;
 
   constructor(
     private readonly sub: RedisClient,
-    private readonly handlers: RelayHandlers,
+    events: RelayConnectionEvents,
     private readonly log: Logger,
     /** Redis Cluster: SSUBSCRIBE/SUNSUBSCRIBE on the node that owns each channel. */
     private readonly sharded = false,
   ) {
     const deliver = (channel: string, message: string): void => {
-      const parsed = parseRelayedMessage(message);
-      if (parsed === undefined) {
-        handlers.onMalformed(channel);
-        return;
-      }
-      if (this.#holding !== undefined) this.#holding.push(parsed);
-      else handlers.onMessage(parsed);
+      events.message(channel, message);
     };
     sub.on('message', deliver);
     sub.on('smessage', deliver);
     sub.on('close', () => {
-      if (!this.#up) return;
-      this.#up = false;
-      handlers.onDown();
+      events.disconnected();
     });
     sub.on('ready', () => {
-      if (!this.#everUp) return; // the first connect is handled by start()
-      void this.#recover();
+      events.connected();
     });
     if (sharded) {
       // A node's sharded subscriber ended (node lost); ioredis refreshes the slots and rebuilds
       // its subscribers, then says `subscribersReady`. The pool's own `-node` has no node key.
       sub.on('-node', (_redis: unknown, nodeKey?: string) => {
-        if (nodeKey === undefined || !this.#up) return;
-        this.#up = false;
-        handlers.onDown();
+        if (nodeKey === undefined) return;
+        events.disconnected();
       });
       sub.on('subscribersReady', () => {
-        if (!this.#everUp || this.#up || this.#recovering) return;
-        void this.#recover();
+        events.connected();
       });
     }
   }
-
-  #recovering = false;
 
   #subscribe(channel: string): Promise<unknown> {
     return this.sharded ? this.sub.ssubscribe(channel) : this.sub.subscribe(channel);
@@ -106,18 +95,9 @@ export class RelaySubscriber {
     return this.sharded ? this.sub.sunsubscribe(channel) : this.sub.unsubscribe(channel);
   }
 
-  get isUp(): boolean {
-    return this.#up;
-  }
-
   /** Number of channels currently subscribed (for tests and metrics). */
   get channelCount(): number {
     return this.#channels.size;
-  }
-
-  markUp(): void {
-    this.#up = true;
-    this.#everUp = true;
   }
 
   /**
@@ -200,9 +180,11 @@ export class RelaySubscriber {
     this.#chain(channel, async () => {
       await after.catch(() => undefined);
       if (this.#channels.has(channel)) return; // taken again meanwhile
-      // On Cluster, ioredis keeps its own list of sharded channels and resubscribes them
-      // when it rebuilds a node's subscriber: drop the channel from it even while down.
-      if (this.#up || this.sharded) await this.#unsubscribe(channel);
+      // While the connection is down this fails at once (no offline queue), which is fine: the
+      // next resubscribe() leaves the channel out. On Cluster, ioredis keeps its own list of
+      // sharded channels and resubscribes them when it rebuilds a node's subscriber, and the
+      // SUNSUBSCRIBE drops the channel from that list even while down.
+      await this.#unsubscribe(channel);
     }).catch((err: unknown) => {
       this.log.debug({ err, channel }, 'unsubscribe failed (the connection is down)');
     });
@@ -231,9 +213,9 @@ export class RelaySubscriber {
    * does not advance the watermark this round).
    */
   async flush(slotKey?: string): Promise<void> {
-    // While down, a PING would wait in the client's queue and answer after the reconnect, before
-    // the backfill: never let that pass for "everything up to the head has arrived".
-    if (!this.#up) throw new Error('the relay is down');
+    // The connection has no offline queue and resends nothing after a reconnect, so a PING sent
+    // before a cut fails instead of answering after it; relay.ts also drops a reply that comes
+    // back in a later generation.
     if (!this.sharded || slotKey === undefined) {
       await this.sub.ping();
       return;
@@ -251,38 +233,27 @@ export class RelaySubscriber {
     await connection.ping();
   }
 
-  async #recover(): Promise<void> {
-    if (this.sharded && this.#recovering) return;
-    this.#recovering = true;
-    this.#holding = [];
-    try {
-      await Promise.all([...this.#channels.keys()].map((c) => this.#subscribe(c)));
-      await this.handlers.onReconnected();
-      const held = this.#holding;
-      this.#holding = undefined;
-      this.#up = true;
-      for (const message of held) this.handlers.onMessage(message);
-      this.log.info({ channels: this.#channels.size }, 'relay resubscribed and backfilled');
-    } catch (err) {
-      this.#holding = undefined;
-      this.log.warn({ err }, 'relay recovery failed; retrying on the next reconnect');
-      if (this.sharded) {
-        // A cluster reconnect is quick while the lost node is still away: pace the retries.
-        setTimeout(() => {
-          this.sub.disconnect(true);
-        }, 1000).unref();
-      } else {
-        this.sub.disconnect(true);
-      }
-    } finally {
-      this.#recovering = false;
+  /**
+   * Subscribes every channel of the cover again on a new connection and resolves once Redis
+   * confirmed them all (`autoResubscribe: false`: ioredis's own resubscribe would not be awaited).
+   * Each goes through the channel's chain, so it cannot overtake an unsubscribe in flight, and
+   * becomes the confirmation later interests in the channel wait for.
+   */
+  async resubscribe(): Promise<void> {
+    const confirmations: Promise<void>[] = [];
+    for (const [channel, previous] of this.#channels) {
+      const state: ChannelState = {
+        slot: previous.slot,
+        subscribed: this.#chain(channel, () => this.#subscribe(channel)),
+      };
+      this.#channels.set(channel, state);
+      confirmations.push(state.subscribed);
     }
+    await Promise.all(confirmations);
   }
-}
 
-/** Orders two stream ids; for backfill bookkeeping. */
-export function isAfter(a: string, b: string): boolean {
-  const pa = streamIdToPosition(a);
-  const pb = streamIdToPosition(b);
-  return pa.ms > pb.ms || (pa.ms === pb.ms && pa.seq > pb.seq);
+  /** Drops the connection; ioredis reconnects by itself, and `connected` follows. */
+  reconnect(): void {
+    this.sub.disconnect(true);
+  }
 }

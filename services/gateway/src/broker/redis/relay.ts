@@ -1,0 +1,496 @@
+/**
+ * The relay's recovery state machine (DESIGN.md "Relay recovery", docs/redis.md): the one owner
+ * of what this replica has received from Redis. One machine per subscriber connection (on
+ * Cluster, the whole sharded subscriber set counts as one connection: a lost node sends it back
+ * to `down` and every shard is backfilled).
+ *
+ * ```
+ * down --connected--> subscribing --SUBSCRIBE ok--> backfilling --history read to the end--> live
+ *   ^                      |                               |                                  |
+ *   +------------- disconnected, or a failed step (same positions, generation + 1) ----------+
+ * ```
+ *
+ * The rules that keep "every event Redis accepted is delivered once, in order" true:
+ * - A new generation starts on every (re)connect and every retry; anything an older generation
+ *   started (resubscribe, history reads, sync PINGs) is ignored when it completes, and only one
+ *   recovery runs at a time (they are chained).
+ * - While not live, relayed messages are held. After the backfill has read each shard's history
+ *   to its end (reads that began once the subscriptions were confirmed, so every later event is
+ *   held), the held messages are released in position order, skipping what the backfill
+ *   delivered, and the machine goes live in the same synchronous step.
+ * - A shard's last-seen position moves only forward and in order: by a delivered message or
+ *   backfilled event, or by a sync point whose PING came back in the same live generation.
+ * - Before backfilling a shard, the relay checks that its last-seen position is still in the
+ *   shard's history (CHECK_POSITION_SCRIPT). A position that is missing though history would
+ *   hold it means history went backwards (failover to a replica that was behind, a restart that
+ *   lost writes): the epoch is retired, so clients at the lost positions get `history_lost`.
+ *   Wall-clock stream ids and counters the new master can grow past again are never trusted.
+ * - History reads here bypass the request-path circuit breaker (DESIGN.md: the subscription is
+ *   never behind it); a failed step is retried with backoff from the same positions.
+ * - While live, a PING every {@link PROBE_INTERVAL_MS} checks the connection still answers, so a
+ *   black-holed path (no reset, packets dropped) is noticed and the connection replaced.
+ */
+import {
+  comparePositions,
+  parseRelayedMessage,
+  streamIdToPosition,
+  type Cursor,
+} from '@ssehub/protocol';
+import type { Logger } from 'pino';
+import type { BrokerEvent, HistoryPage } from '../broker.js';
+import type { SkipDetail, SkipReason } from '../relay-skips.js';
+
+/** Where the machine is; see the diagram above. */
+export type RelayState = 'down' | 'subscribing' | 'backfilling' | 'live';
+
+/** What CHECK_POSITION_SCRIPT says about a last-seen position (see its TSDoc). */
+export type PositionCheck = 'ok' | 'trimmed' | 'backwards' | 'epoch';
+
+/** History access for the relay, on the commands connection, never behind the request breaker. */
+export interface RelayHistory {
+  /** The shard's newest position (recreating a lost meta hash, with the known epoch retired). */
+  head(shard: number): Promise<Cursor>;
+  /** Whether `seen` is still in the shard's history. */
+  check(shard: number, seen: Cursor): Promise<PositionCheck>;
+  /** Up to `limit` events after `after`, with the verdict on `after`. */
+  readAfter(shard: number, after: Cursor, limit: number): Promise<HistoryPage>;
+  /** Retires `epoch` on the shard (history went backwards), unless someone already did. */
+  retire(shard: number, epoch: string): Promise<void>;
+}
+
+/** What the relay needs of its subscriber connection (relay-subscriber.ts). */
+export interface RelayConnection {
+  /** Subscribes every channel again and resolves once Redis confirmed them all. */
+  resubscribe(): Promise<void>;
+  /**
+   * Resolves when a PING sent now on the connection that carries `shard`'s messages comes back:
+   * every message published before the call has then arrived. Rejects after the command timeout.
+   */
+  ping(shard: number): Promise<void>;
+  /** Drops the connection so that it reconnects (then `connected()` is called again). */
+  reconnect(): void;
+}
+
+/** Where the relay's results go (the broker forwards them to the gateway's sink). */
+export interface RelayOutput {
+  /** An event, in position order per shard, exactly once. */
+  onEvent(event: BrokerEvent): void;
+  /** Live again (or for the first time): new subscriptions may be taken. */
+  onUp(): void;
+  /** Not live any more: new subscriptions are turned away until `onUp`. */
+  onDown(): void;
+  /** Events of the shard may be missing and cannot be backfilled: its streams must resume. */
+  onGap(shard: number): void;
+  /** A relayed message was skipped: it did not parse, or delivering it threw. */
+  onSkipped(reason: SkipReason, detail: SkipDetail): void;
+}
+
+export interface RelayOptions {
+  readonly shardCount: number;
+  readonly shardOf: (topic: string) => number;
+  readonly history: RelayHistory;
+  readonly connection: RelayConnection;
+  readonly output: RelayOutput;
+  readonly log: Logger;
+}
+
+/** Events per backfill read: one script call stays short (64 KiB events: a few ms of Redis time). */
+export const BACKFILL_PAGE_SIZE = 200;
+
+/**
+ * Held messages' data, in UTF-16 code units, before the held list is dropped. Dropping loses
+ * nothing: every held message is in history after the last-seen position, so the backfill takes
+ * another pass. Bounds memory while a backfill is slow and publishing is fast.
+ */
+export const MAX_HELD_CHARS = 32 * 1024 * 1024;
+
+/** How often a live relay checks that its connection still answers, in ms. */
+export const PROBE_INTERVAL_MS = 2000;
+
+/** First retry delay after a failed recovery step, in ms; doubles up to {@link MAX_RETRY_MS}. */
+export const FIRST_RETRY_MS = 100;
+
+/** Longest retry delay after failed recovery steps, in ms. */
+export const MAX_RETRY_MS = 5000;
+
+/** A failed recovery step is logged at warn at most this often, in ms (the rest at debug). */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/** A sync point or probe asked of a relay that is not live (or stopped being live meanwhile). */
+export class RelayNotLiveError extends Error {
+  override readonly name = 'RelayNotLiveError';
+}
+
+export class Relay {
+  #state: RelayState = 'down';
+  /** Bumped on every connect, disconnect and retry; older work is ignored when it completes. */
+  #generation = 0;
+  /** Messages received while subscribing or backfilling, in arrival order. */
+  #held: BrokerEvent[] = [];
+  #heldChars = 0;
+  /** The held list was dropped this pass: the backfill must read again. */
+  #heldDropped = false;
+  /** Per shard, the last position delivered (or proven delivered by a sync point). */
+  readonly #lastSeen: (Cursor | undefined)[];
+  /** Per shard, epochs this relay left behind: messages still carrying one are stale. */
+  readonly #pastEpochs: Set<string>[];
+  /** The running recovery; the next one starts after it. */
+  #recovery: Promise<void> = Promise.resolve();
+  #failures = 0;
+  #lastFailureLogAt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #liveWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: RelayOptions) {
+    this.#lastSeen = new Array<Cursor | undefined>(options.shardCount).fill(undefined);
+    this.#pastEpochs = Array.from({ length: options.shardCount }, () => new Set<string>());
+  }
+
+  get state(): RelayState {
+    return this.#state;
+  }
+
+  get isLive(): boolean {
+    return this.#state === 'live';
+  }
+
+  /** The epoch this relay follows on a shard, if it has seen one. */
+  knownEpoch(shard: number): string | undefined {
+    return this.#lastSeen[shard]?.epoch;
+  }
+
+  /** Resolves the first time the relay is live. */
+  whenLive(): Promise<void> {
+    if (this.#state === 'live') return Promise.resolve();
+    return new Promise((resolve) => this.#liveWaiters.push(resolve));
+  }
+
+  /** The connection is usable (first connect, reconnect, or a rebuilt Cluster subscriber set). */
+  connected(): void {
+    if (this.#stopped) return;
+    if (this.#state === 'live') this.disconnected(); // rebuilt under us: messages may be missing
+    this.#startRecovery();
+  }
+
+  /** The connection is gone. */
+  disconnected(): void {
+    this.#generation += 1;
+    const wasLive = this.#state === 'live';
+    this.#state = 'down';
+    this.#dropHeld();
+    this.#stopProbe();
+    clearTimeout(this.#retryTimer);
+    if (wasLive && !this.#stopped) this.options.output.onDown();
+  }
+
+  /** Stops for good: nothing more is delivered or retried. */
+  stop(): void {
+    this.#stopped = true;
+    this.disconnected();
+  }
+
+  /** A raw message from the subscriber connection. Never throws. */
+  message(channel: string, raw: string): void {
+    const parsed = parseRelayedMessage(raw);
+    if (!parsed.ok) {
+      this.options.output.onSkipped(parsed.reason, { channel });
+      return;
+    }
+    const m = parsed.message;
+    const shard = this.options.shardOf(m.topic);
+    const position = streamIdToPosition(m.streamId); // validated by the parser: cannot throw
+    const event: BrokerEvent = {
+      topic: m.topic,
+      event: m.event,
+      data: m.data,
+      publishedAt: position.ms,
+      cursor: { epoch: m.epoch, shard, position },
+    };
+    switch (this.#state) {
+      case 'live':
+        this.#deliverLive(event);
+        return;
+      case 'subscribing':
+      case 'backfilling':
+        this.#hold(event);
+        return;
+      case 'down':
+        // Not subscribed any more as far as this generation knows; the backfill reads it.
+        return;
+    }
+  }
+
+  /**
+   * A position L of the shard such that every event at or below L on the subscribed channels
+   * has been delivered: the shard's head, once a PING sent after reading it has come back in
+   * the same live generation (one connection delivers in order). Moves last-seen to L, so a
+   * later backfill need not read those events again.
+   *
+   * @throws {@link RelayNotLiveError} when the relay is not live, or stops being live meanwhile.
+   */
+  async syncPoint(shard: number): Promise<Cursor> {
+    const generation = this.#requireLive();
+    const head = await this.options.history.head(shard);
+    this.#requireLive(generation);
+    await this.options.connection.ping(shard);
+    this.#requireLive(generation);
+    const seen = this.#lastSeen[shard];
+    if (seen === undefined || seen.epoch !== head.epoch) {
+      if (this.#pastEpochs[shard]?.has(head.epoch) === true) return seen ?? head;
+      // The shard's epoch moved without a message reaching us (another replica retired it).
+      if (seen !== undefined) this.#newEpoch(shard, seen.epoch);
+      this.#lastSeen[shard] = head;
+      if (seen !== undefined) this.options.output.onGap(shard);
+      return head;
+    }
+    if (comparePositions(head.position, seen.position) > 0) {
+      this.#lastSeen[shard] = head;
+      return head;
+    }
+    return seen;
+  }
+
+  #requireLive(generation?: number): number {
+    if (this.#state !== 'live' || (generation !== undefined && generation !== this.#generation)) {
+      throw new RelayNotLiveError('the relay is not live (its connection is down or recovering)');
+    }
+    return this.#generation;
+  }
+
+  #startRecovery(): void {
+    this.#generation += 1;
+    const generation = this.#generation;
+    this.#state = 'subscribing';
+    this.#dropHeld();
+    this.#heldDropped = false;
+    this.#stopProbe();
+    clearTimeout(this.#retryTimer);
+    this.#recovery = this.#recovery.then(() => this.#recover(generation));
+  }
+
+  #current(generation: number): boolean {
+    return generation === this.#generation && !this.#stopped;
+  }
+
+  #liveIn(generation: number): boolean {
+    return this.#current(generation) && this.#state === 'live';
+  }
+
+  /** Held messages were dropped during this pass (a method: the flag changes across awaits). */
+  #mustReadAgain(): boolean {
+    return this.#heldDropped;
+  }
+
+  async #recover(generation: number): Promise<void> {
+    if (!this.#current(generation)) return;
+    try {
+      await this.options.connection.resubscribe();
+    } catch (err) {
+      // A SUBSCRIBE that fails or times out means the connection itself is in trouble.
+      if (this.#current(generation)) this.#failed('resubscribe', err, true);
+      return;
+    }
+    if (!this.#current(generation)) return;
+    this.#state = 'backfilling';
+    try {
+      do {
+        this.#heldDropped = false;
+        for (let shard = 0; shard < this.options.shardCount; shard++) {
+          if (!(await this.#backfill(shard, generation))) return;
+        }
+      } while (this.#mustReadAgain());
+    } catch (err) {
+      // History unreadable (commands connection down, breaker-free timeout): retry the whole
+      // recovery on the same connection from the same positions.
+      if (this.#current(generation)) this.#failed('backfill', err, false);
+      return;
+    }
+    if (!this.#current(generation)) return;
+    this.#goLive();
+  }
+
+  /** Backfills one shard after its last-seen position. False when a newer generation took over. */
+  async #backfill(shard: number, generation: number): Promise<boolean> {
+    const { history } = this.options;
+    const seen = this.#lastSeen[shard];
+    if (seen === undefined) {
+      // First connect: nothing was subscribed before, so nothing can have been missed.
+      const head = await history.head(shard);
+      if (!this.#current(generation)) return false;
+      this.#lastSeen[shard] = head;
+      return true;
+    }
+    const verdict = await history.check(shard, seen);
+    if (!this.#current(generation)) return false;
+    if (verdict !== 'ok') return this.#gap(shard, seen, verdict, generation);
+    let after = seen;
+    for (;;) {
+      const page = await history.readAfter(shard, after, BACKFILL_PAGE_SIZE);
+      if (!this.#current(generation)) return false;
+      if (page.verdict !== 'ok') {
+        return this.#gap(
+          shard,
+          after,
+          page.verdict === 'trimmed' ? 'trimmed' : 'epoch',
+          generation,
+        );
+      }
+      for (const event of page.events) {
+        this.#lastSeen[shard] = event.cursor;
+        this.#emit(event);
+      }
+      const last = page.events.at(-1);
+      if (page.done || last === undefined) return true;
+      after = last.cursor;
+    }
+  }
+
+  /**
+   * The shard's history cannot bridge from `seen`: retire the epoch when history went
+   * backwards, follow the shard from its head, and have its streams resume (they get the reset
+   * that says why).
+   */
+  async #gap(
+    shard: number,
+    seen: Cursor,
+    verdict: Exclude<PositionCheck, 'ok'>,
+    generation: number,
+  ): Promise<boolean> {
+    const { history, log } = this.options;
+    if (verdict === 'backwards') await history.retire(shard, seen.epoch);
+    if (!this.#current(generation)) return false;
+    const head = await history.head(shard);
+    if (!this.#current(generation)) return false;
+    log.warn(
+      { shard, verdict, seen: seen.position, head: head.position, epoch: head.epoch },
+      verdict === 'backwards'
+        ? 'history went backwards (failover to a replica that was behind?): epoch retired, streams of the shard resume'
+        : 'events missed while the relay was down cannot be backfilled; streams of the shard resume',
+    );
+    if (head.epoch !== seen.epoch) this.#newEpoch(shard, seen.epoch);
+    this.#lastSeen[shard] = head;
+    this.options.output.onGap(shard);
+    return true;
+  }
+
+  #goLive(): void {
+    const held = this.#held;
+    this.#dropHeld();
+    // Arrival order is position order within a shard; sort by shard only, stably.
+    held.sort((a, b) => a.cursor.shard - b.cursor.shard);
+    this.#state = 'live';
+    this.#failures = 0;
+    for (const event of held) this.#deliverLive(event);
+    this.#startProbe(this.#generation);
+    this.options.output.onUp();
+    for (const resolve of this.#liveWaiters.splice(0)) resolve();
+  }
+
+  #deliverLive(event: BrokerEvent): void {
+    const shard = event.cursor.shard;
+    const seen = this.#lastSeen[shard];
+    if (seen !== undefined && seen.epoch !== event.cursor.epoch) {
+      if (this.#pastEpochs[shard]?.has(event.cursor.epoch) === true) return; // stale
+      // A new epoch reached us first by message: history went backwards (or was lost) and
+      // another replica noticed first. What came between cannot be told apart: resume.
+      this.#newEpoch(shard, seen.epoch);
+      this.#lastSeen[shard] = event.cursor;
+      this.options.output.onGap(shard);
+      this.#emit(event);
+      return;
+    }
+    // At or below last-seen: already delivered (a channel cover change, or the backfill).
+    if (seen !== undefined && comparePositions(event.cursor.position, seen.position) <= 0) return;
+    this.#lastSeen[shard] = event.cursor;
+    this.#emit(event);
+  }
+
+  #emit(event: BrokerEvent): void {
+    try {
+      this.options.output.onEvent(event);
+    } catch (err) {
+      // One bad event must not stop the relay (SPEC 9): counted, logged (rate limited), skipped.
+      this.options.output.onSkipped('dispatch', { err });
+    }
+  }
+
+  #newEpoch(shard: number, left: string): void {
+    this.#pastEpochs[shard]?.add(left);
+  }
+
+  #hold(event: BrokerEvent): void {
+    this.#heldChars += event.data.length;
+    if (this.#heldChars > MAX_HELD_CHARS) {
+      this.#dropHeld();
+      this.#heldDropped = true;
+      return;
+    }
+    this.#held.push(event);
+  }
+
+  #dropHeld(): void {
+    this.#held = [];
+    this.#heldChars = 0;
+  }
+
+  #failed(step: 'resubscribe' | 'backfill', err: unknown, reconnect: boolean): void {
+    this.#failures += 1;
+    const delayMs = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.#failures - 1));
+    const now = Date.now();
+    const level = now - this.#lastFailureLogAt >= FAILURE_LOG_INTERVAL_MS ? 'warn' : 'debug';
+    if (level === 'warn') this.#lastFailureLogAt = now;
+    this.options.log[level](
+      { err, step, failures: this.#failures, retryInMs: delayMs },
+      'relay recovery failed; retrying from the same positions',
+    );
+    const generation = this.#generation;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(
+      () => {
+        if (!this.#current(generation)) return;
+        if (reconnect) this.options.connection.reconnect();
+        else this.#startRecovery();
+      },
+      delayMs * (0.75 + Math.random() * 0.5),
+    );
+    this.#retryTimer.unref();
+  }
+
+  #startProbe(generation: number): void {
+    this.#stopProbe();
+    const timer = setInterval(() => {
+      void this.#probe(generation);
+    }, PROBE_INTERVAL_MS);
+    timer.unref();
+    this.#probeTimer = timer;
+  }
+
+  #stopProbe(): void {
+    clearInterval(this.#probeTimer);
+    this.#probeTimer = undefined;
+  }
+
+  #probing = false;
+
+  async #probe(generation: number): Promise<void> {
+    if (this.#probing || !this.#liveIn(generation)) return;
+    this.#probing = true;
+    try {
+      for (let shard = 0; shard < this.options.shardCount; shard++) {
+        await this.options.connection.ping(shard);
+      }
+    } catch (err) {
+      if (this.#liveIn(generation)) {
+        this.options.log.warn(
+          { err },
+          'the relay connection does not answer; reconnecting (events missed meanwhile are backfilled)',
+        );
+        this.options.connection.reconnect();
+      }
+    } finally {
+      this.#probing = false;
+    }
+  }
+}
