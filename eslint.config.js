@@ -11,6 +11,8 @@ export default tseslint.config(
       '**/reports/**',
       '**/.turbo/**',
       '**/bench-dist/**',
+      // Chaos run directories (history, logs) written by pnpm chaos and its tests.
+      'test/chaos/runs/**',
       // Plain JS forked as is by the replica-kill test (Node 20 cannot strip types); no tsconfig
       // includes it, so the type-aware project service cannot parse it.
       'services/gateway/test/helpers/storm-clients.mjs',
