@@ -236,6 +236,8 @@ function checkSubscriber(
   const lastDelivered = new Map<string, { position: Position; id: string }>();
   const deliveries = new Map<string, number[]>();
   const excusals: Excusal[] = [];
+  /** Per connection, the client's cursor when it opened (what it sent as Last-Event-ID). */
+  const cursorAtOpen = new Map<number, Map<number, Position>>();
   const outOfOrder: OutOfOrderEvent[] = [];
   const phantom: PhantomEvent[] = [];
   let delivered = 0;
@@ -258,10 +260,13 @@ function checkSubscriber(
         break;
       case 'reset': {
         resets += 1;
+        // The gap starts at the cursor the client sent (Last-Event-ID when this connection
+        // opened), not at the opening `id:` of the same response, which already is the new head.
+        const from = cursorAtOpen.get(f.conn) ?? lastEventId;
         const to = cursorsOf(f.id);
-        const touched = new Set([...to.keys(), ...lastEventId.keys()]);
+        const touched = new Set([...to.keys(), ...from.keys()]);
         for (const shard of touched) {
-          excusals.push({ shard, from: lastEventId.get(shard), to: to.get(shard) });
+          excusals.push({ shard, from: from.get(shard), to: to.get(shard) });
         }
         setLastEventId(f.id);
         break;
@@ -305,7 +310,10 @@ function checkSubscriber(
         }
         const shard = shardOfTopic(f.topic, shards);
         const position = shard === undefined ? undefined : cursorsOf(f.id).get(shard);
-        if (record?.id !== undefined && shard !== undefined) {
+        // A publish that took several attempts may have been stored by an earlier one whose
+        // answer was lost (the idempotency key lives in the dataset a failover can discard), so
+        // its event can arrive under that attempt's id: only a first-attempt publish has one id.
+        if (record?.id !== undefined && shard !== undefined && record.attempts === 1) {
           const published = cursorsOf(record.id).get(shard);
           if (
             published !== undefined &&
@@ -339,6 +347,8 @@ function checkSubscriber(
         break;
       }
       case 'open':
+        cursorAtOpen.set(f.conn, new Map(lastEventId));
+        break;
       case 'not-ready':
       case 'close':
       case 'fatal':

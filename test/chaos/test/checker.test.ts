@@ -128,6 +128,40 @@ describe('check', () => {
     expect(v.totals.gaps).toBe(1);
   });
 
+  it('starts a reset gap at the cursor the client sent, not at the opening id of the same response', () => {
+    // The gateway's reset answer opens with `id: <head>` and then the reset event with the same
+    // id: the gap is from what the client held when it connected (after 1) to that head.
+    const frames: Frame[] = [
+      ...opening(1000),
+      event(1),
+      { kind: 'close', t: 20, conn: 1, reason: 'end' },
+      { kind: 'open', t: 40, conn: 2, gateway: 1 },
+      { kind: 'id', t: 40, conn: 2, id: id(1003) },
+      { kind: 'reset', t: 40, conn: 2, id: id(1003), reason: 'history_trimmed' },
+      event(4, 2),
+      event(5, 2),
+    ];
+    const v = check(history(five, frames));
+    expect(v.totals).toMatchObject({ excused: 2, lost: 0, gaps: 0 });
+  });
+
+  it('still reports what a client moved past before the connection that got the reset', () => {
+    const frames: Frame[] = [
+      ...opening(1000),
+      event(1),
+      event(3), // 2 skipped silently on the first connection
+      { kind: 'close', t: 40, conn: 1, reason: 'end' },
+      { kind: 'open', t: 45, conn: 2, gateway: 1 },
+      { kind: 'id', t: 45, conn: 2, id: id(1004) },
+      { kind: 'reset', t: 45, conn: 2, id: id(1004), reason: 'history_trimmed' },
+      event(5, 2),
+    ];
+    const v = check(history(five, frames));
+    expect(v.subscribers[0]?.lost.map((l) => l.key)).toEqual(['p:2']);
+    expect(v.totals.excused).toBe(1);
+    expect(v.totals.gaps).toBe(1);
+  });
+
   it('excuses across an epoch change (history_lost)', () => {
     const after = [6, 7].map((n) => accepted(n, 't/a', NEW_EPOCH));
     const publishes = [...five, ...after];
@@ -204,6 +238,17 @@ describe('check', () => {
     ];
     const v = check(history(five, frames));
     expect(v.subscribers[0]?.phantom[0]?.why).toBe('wrong-id');
+  });
+
+  it('accepts another id for a publish that took several attempts (an earlier one may have been stored)', () => {
+    const retried = five.map((p) => (p.key === 'p:5' ? { ...p, attempts: 2 } : p));
+    const frames: Frame[] = [
+      ...opening(1000),
+      ...[1, 2, 3, 4].map((n) => event(n)),
+      { kind: 'event', t: 60, conn: 1, id: id(1009), topic: 't/a', key: 'p:5' },
+    ];
+    const v = check(history(retried, frames));
+    expect(v.subscribers[0]?.phantom).toEqual([]);
   });
 
   it('lets an unknown-outcome publish appear once or not at all, but not twice', () => {
