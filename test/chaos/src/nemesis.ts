@@ -211,7 +211,11 @@ export class Nemesis {
       case 'malformed': {
         const [master] = await topology.masters();
         if (master === undefined) throw new Error('no master');
-        const { channel, message } = await malformedMessage(master, f.variant);
+        const { channel, message } = await malformedMessage(
+          master,
+          f.variant,
+          topology.kind === 'cluster',
+        );
         const command = topology.kind === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
         const out = await master.cli(['-c', command, channel, message]);
         describe(
@@ -298,6 +302,7 @@ async function waitForNewMaster(
 async function malformedMessage(
   master: RedisNode,
   variant: number,
+  sharded: boolean,
 ): Promise<{ channel: string; message: string }> {
   const base = 'ssehub:{ssehub:s0}:';
   let epoch = 'XXXX';
@@ -309,7 +314,27 @@ async function malformedMessage(
   }
   const now = Date.now();
   const channels = [`${base}sub:t`, `${base}all`, `${base}t:t/a`];
-  const channel = channels[Math.floor(variant / 8) % channels.length] ?? `${base}all`;
+  // A message nobody receives tests nothing: prefer the candidate with the most subscribers
+  // (the gateways' channel covers change as subscribers move), the variant's pick on a tie.
+  let channel = channels[Math.floor(variant / 8) % channels.length] ?? `${base}all`;
+  try {
+    const counts = (
+      await master.cli(['-c', 'PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', ...channels])
+    )
+      .trim()
+      .split('\n');
+    let best = 0;
+    for (let i = 0; i + 1 < counts.length; i += 2) {
+      const n = Number(counts[i + 1]);
+      const name = counts[i];
+      if (name !== undefined && n > best) {
+        best = n;
+        channel = name;
+      }
+    }
+  } catch {
+    // Keep the variant's pick.
+  }
   const messages = [
     `1\nXX\n1-1\nt/a\n\nphantom-bad-epoch`,
     `1\n${epoch}\n99999999999999999999-1\nt/a\n\nphantom-20-digits`,
