@@ -170,6 +170,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   })();
   started.catch((err: unknown) => {
     if (err instanceof DeploymentMismatchError) return; // the caller decides (main.ts exits)
+    if (readiness.phase === 'stopped') return; // closed while it was still starting
     log.error({ err }, 'the broker could not be started; this replica will not become ready');
   });
 

@@ -149,8 +149,10 @@ async function main(): Promise<void> {
       log.fatal({ err }, err.message);
       process.exit(1);
     }
-    // Unreachable broker: logged by the gateway; the process stays up and not ready, which
-    // stops a rollout (SPEC 10).
+    // Stopped before the broker was reached (a signal during start-up; an unreachable broker
+    // is retried until then), or a broker that could not start, logged by the gateway: the
+    // process is not serving, so it does not say it is.
+    return;
   }
 
   const scheme = config.tlsCert === undefined ? 'http' : 'https';

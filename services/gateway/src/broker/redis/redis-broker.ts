@@ -107,6 +107,31 @@ const START_MAX_BACKOFF_MS = 5000;
 /** A Redis that cannot be reached at start is logged at most once per this window, in ms. */
 const START_LOG_WINDOW_MS = 10_000;
 
+/**
+ * Longest wait for Redis to confirm an interest's subscriptions, in ms. The subscriber
+ * connection times each command out after 3 s, but on Cluster a command can also wait in the
+ * cluster client's own queue while no node is reachable: this bounds the time a subscribe
+ * request (and its connection slot) can be held, whatever the topology.
+ */
+const SUBSCRIBE_TIMEOUT_MS = 5000;
+
+/** Rejects with `what` when `promise` has not settled within `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`${what} within ${String(ms)} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether a script goes through the request-path breaker or straight to Redis (the relay). */
 type Via = 'breaker' | 'direct';
 
@@ -397,7 +422,11 @@ export class RedisBroker implements Broker {
   async acquire(patterns: readonly Pattern[]): Promise<Interest> {
     const channels = [...new Set(patterns.flatMap((p) => channelsFor(this.#keys, p)))];
     try {
-      await this.#channels.acquire(channels);
+      await withTimeout(
+        this.#channels.acquire(channels),
+        SUBSCRIBE_TIMEOUT_MS,
+        'no confirmation of the subscription from Redis',
+      );
     } catch (err) {
       // Not subscribed (connection down, or no answer within the command timeout): give the
       // channels back, or they would stay wanted with no interest left to release them.

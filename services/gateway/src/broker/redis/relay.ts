@@ -28,7 +28,8 @@
  * - History reads here bypass the request-path circuit breaker (DESIGN.md: the subscription is
  *   never behind it); a failed step is retried with backoff from the same positions.
  * - While live, a PING every {@link PROBE_INTERVAL_MS} checks the connection still answers, so a
- *   black-holed path (no reset, packets dropped) is noticed and the connection replaced.
+ *   black-holed path (no reset, packets dropped) is noticed and the connection replaced; each
+ *   probe also reads the shards' heads, which recreates a meta hash Redis lost.
  */
 import {
   comparePositions,
@@ -479,6 +480,11 @@ export class Relay {
     this.#probing = true;
     try {
       for (let shard = 0; shard < this.options.shardCount; shard++) {
+        // Reading the head also notices a meta hash Redis lost (FLUSHALL, a restart without
+        // persistence) and recreates it with this gateway's settings within one interval, so
+        // publishers waiting for a gateway to initialise the deployment wait seconds, not a
+        // heartbeat interval. Its failure is the commands connection's trouble, not the relay's.
+        await this.options.history.head(shard).catch(() => undefined);
         await this.options.connection.ping(shard);
       }
     } catch (err) {
