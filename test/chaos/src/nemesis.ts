@@ -3,6 +3,7 @@
  * gateways, logs every fault with its start and heal times, and at the end heals everything
  * (resumes paused nodes, restarts dead ones, heals the proxies, restarts the gateways).
  */
+import { streamKey } from '@ssehub/protocol';
 import type { FaultRecord } from './history.js';
 import type { GatewayNode } from './gateway.js';
 import type { RedisNode } from './redis-node.js';
@@ -138,6 +139,14 @@ export class Nemesis {
         await node.restart();
         return;
       }
+      case 'redis-restart': {
+        const node = await nodeTarget();
+        describe(node.name, `SHUTDOWN, start again after ${f.holdMs} ms`);
+        await node.shutdown();
+        await sleep(f.holdMs);
+        await node.restart();
+        return;
+      }
       case 'redis-pause': {
         const node = await nodeTarget();
         describe(node.name, `SIGSTOP for ${f.holdMs} ms`);
@@ -176,6 +185,18 @@ export class Nemesis {
         await sleep(f.holdMs);
         if (end === 'cut') proxy.cut();
         proxy.resume();
+        return;
+      }
+      case 'proxy-stall-then-cut': {
+        const proxy = pickOf(topology.proxies, f.target);
+        if (proxy === undefined) throw new Error('no proxy');
+        const scope = f.variant === 1 ? 'gateway-subscriber' : 'all';
+        describe(proxy.name, `stall ${scope} for ${f.holdMs} ms, then cut`);
+        proxy.blackhole(scope);
+        await sleep(f.holdMs);
+        const n = proxy.cut(scope);
+        proxy.resume();
+        Object.assign(record, { detail: `${record.detail} ${n} connections` });
         return;
       }
       case 'proxy-delay': {
@@ -244,16 +265,25 @@ export class Nemesis {
         if (master === undefined) throw new Error('no master');
         const proxy = topology.proxies[topology.nodes.indexOf(master)];
         if (proxy === undefined) throw new Error('no proxy for the master');
+        const publishFirst = f.variant === 1;
         describe(
           master.name,
-          `replication held for ${f.holdMs} ms while publishes go on, then SIGKILL the master`,
+          `replication held for ${f.holdMs} ms while publishes go on, then SIGKILL the master` +
+            (publishFirst ? '; the gateways reach the new master after it accepted a publish' : ''),
         );
         proxy.blackhole('replication');
         await sleep(f.holdMs);
+        // The gateways' connections to every other node wait (held by the proxies) until the
+        // new master has stored an event: their first look at its history then finds it has
+        // moved on, with ids above the positions they last saw.
+        const others = topology.proxies.filter((p) => p !== proxy);
+        if (publishFirst) for (const p of others) p.blackhole('gateway');
         await master.kill();
         try {
-          await waitForNewMaster(topology, master, 25_000);
+          const promoted = await waitForNewMaster(topology, master, 25_000);
+          if (publishFirst) await waitForPublish(promoted, topology.shards, 10_000);
         } finally {
+          if (publishFirst) for (const p of others) p.resume();
           proxy.cut('replication');
           proxy.resume();
           await master.restart();
@@ -277,18 +307,19 @@ export class Nemesis {
   }
 }
 
+/** Waits until a node other than `before` is the master; returns it. */
 async function waitForNewMaster(
   topology: Topology,
   before: RedisNode,
   timeoutMs: number,
-): Promise<void> {
+): Promise<RedisNode> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       const [now] = await topology.masters();
       if (now !== undefined && now !== before) {
         const info = parseInfo(await now.cli(['INFO', 'replication']));
-        if (info.get('role') === 'master') return;
+        if (info.get('role') === 'master') return now;
       }
     } catch {
       // The sentinel is busy.
@@ -296,6 +327,29 @@ async function waitForNewMaster(
     await sleep(100);
   }
   throw new Error(`no new master within ${timeoutMs} ms`);
+}
+
+/** A shard's stream head on `node` (`last-generated-id`), or '' without a stream. */
+async function streamHead(node: RedisNode, shards: number, shard: number): Promise<string> {
+  const key = streamKey({ prefix: 'ssehub', shardCount: shards }, shard);
+  const out = await node.cli(['XINFO', 'STREAM', key]);
+  const lines = out.split('\n');
+  const at = lines.indexOf('last-generated-id');
+  return at >= 0 ? (lines[at + 1] ?? '').trim() : '';
+}
+
+/** Waits until every shard's stream on `node` has moved on (a publish was stored there). */
+async function waitForPublish(node: RedisNode, shards: number, timeoutMs: number): Promise<void> {
+  const before: string[] = [];
+  for (let shard = 0; shard < shards; shard++) before.push(await streamHead(node, shards, shard));
+  const deadline = Date.now() + timeoutMs;
+  for (let shard = 0; shard < shards; shard++) {
+    while ((await streamHead(node, shards, shard)) === before[shard]) {
+      if (Date.now() > deadline)
+        throw new Error(`no publish on ${node.name} within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
 }
 
 /** One of the junk messages on an ssehub channel of shard 0 (`parseRelayedMessage`'s format). */

@@ -3,7 +3,8 @@
  * network between the gateways (and publishers) and Redis: cut every connection, black-hole it
  * (stop forwarding both ways but keep the sockets open, as a partition does), delay or throttle
  * it. Bytes are never dropped while the sockets live: a black hole holds them and a resume
- * sends them on, as TCP would after a partition heals.
+ * sends them on, as TCP would after a partition heals. A black hole or a cut may hit only some
+ * connections: replication links, or a gateway's (told by the name it gives itself).
  */
 import net from 'node:net';
 
@@ -79,12 +80,38 @@ interface ProxiedConnection {
   readonly upstream: net.Socket;
   /** True once the client sent REPLCONF or PSYNC: a replica's replication link. */
   replication: boolean;
+  /**
+   * A gateway's connection, told by the name it gives itself (`CLIENT SETNAME
+   * <prefix>:gateway:sub` or `…:gateway:cmd`): its relay subscriber or its commands connection.
+   */
+  gateway?: 'sub' | 'cmd';
+  /** Client bytes looked at so far for REPLCONF, PSYNC or a gateway's name. */
+  sniffed: number;
   up?: Pipe;
   down?: Pipe;
 }
 
-/** Which connections a black hole holds. */
-export type HoldScope = 'all' | 'replication';
+/**
+ * Which connections a black hole or a cut affects: every one, replication links, the gateways'
+ * connections (subscriber and commands), or the gateways' relay subscriber connections only.
+ */
+export type HoldScope = 'all' | 'replication' | 'gateway' | 'gateway-subscriber';
+
+/** Only the first bytes a client sends name it (`CLIENT SETNAME` comes first, REPLCONF early). */
+const SNIFF_BYTES = 4096;
+
+function inScope(conn: ProxiedConnection, scope: HoldScope): boolean {
+  switch (scope) {
+    case 'all':
+      return true;
+    case 'replication':
+      return conn.replication;
+    case 'gateway':
+      return conn.gateway !== undefined;
+    case 'gateway-subscriber':
+      return conn.gateway === 'sub';
+  }
+}
 
 /** A proxy from `listenPort` to `targetPort` on 127.0.0.1. */
 export class TcpProxy {
@@ -133,15 +160,14 @@ export class TcpProxy {
 
   /** Whether chunks of `conn` are held now. */
   isHeld(conn: ProxiedConnection): boolean {
-    if (this.#hold === undefined) return false;
-    return this.#hold === 'all' || conn.replication;
+    return this.#hold !== undefined && inScope(conn, this.#hold);
   }
 
   /** Destroys every open connection (both sockets), as a network reset does. */
   cut(scope: HoldScope = 'all'): number {
     let n = 0;
     for (const conn of [...this.#connections]) {
-      if (scope === 'replication' && !conn.replication) continue;
+      if (!inScope(conn, scope)) continue;
       this.#drop(conn);
       n += 1;
     }
@@ -181,16 +207,19 @@ export class TcpProxy {
 
   #accept(client: net.Socket): void {
     const upstream = net.connect(this.targetPort, '127.0.0.1');
-    const conn: ProxiedConnection = { client, upstream, replication: false };
+    const conn: ProxiedConnection = { client, upstream, replication: false, sniffed: 0 };
     conn.up = new Pipe(this, conn, upstream);
     conn.down = new Pipe(this, conn, client);
     this.#connections.add(conn);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     client.on('data', (chunk: Buffer) => {
-      if (!conn.replication) {
+      if (conn.sniffed < SNIFF_BYTES) {
+        conn.sniffed += chunk.length;
         const text = chunk.toString('latin1').toUpperCase();
         if (text.includes('REPLCONF') || text.includes('PSYNC')) conn.replication = true;
+        if (text.includes(':GATEWAY:SUB')) conn.gateway = 'sub';
+        else if (text.includes(':GATEWAY:CMD')) conn.gateway = 'cmd';
       }
       conn.up?.push(chunk);
     });

@@ -1,8 +1,8 @@
 /**
  * One `redis-server` process of a chaos topology, with an append-only file fsynced on every
  * write (nothing acknowledged is lost by a restart), its data directory and log file in the run
- * directory, and the process-level faults: SIGKILL then restart on the same port and data,
- * SIGSTOP / SIGCONT.
+ * directory, and the process-level faults: SIGKILL or a plain `SHUTDOWN`, then restart on the
+ * same port and data; SIGSTOP / SIGCONT.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -108,6 +108,22 @@ export class RedisNode {
     child.kill('SIGKILL');
     await exited;
     this.#paused = false;
+  }
+
+  /**
+   * A plain `SHUTDOWN` (Redis closes its clients and fsyncs the append-only file, as an operator's
+   * restart does); resolves once it exited, SIGKILLing it if it has not within `timeoutMs`.
+   */
+  async shutdown(timeoutMs = 10_000): Promise<void> {
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.resume();
+    // redis-cli reports the closed connection as an error; the exit is what counts.
+    await this.cli(['SHUTDOWN'], timeoutMs).catch(() => undefined);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   /** Starts it again on the same port with the same data directory (if it is not running). */

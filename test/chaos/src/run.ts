@@ -15,10 +15,27 @@ import { GATEWAY_MAIN, GatewayNode } from './gateway.js';
 import type { FaultRecord, History, HeldEntry, ShardState } from './history.js';
 import { Nemesis } from './nemesis.js';
 import { Rng } from './prng.js';
-import { faultsFor, planFaults, type FaultKind } from './schedule.js';
-import { SUBSCRIPTIONS, Subscriber } from './subscriber.js';
+import {
+  faultsFor,
+  planFaults,
+  supportedFaults,
+  type FaultKind,
+  type PlannedFault,
+} from './schedule.js';
+import { SUBSCRIPTIONS, Subscriber, type SubscriptionSpec } from './subscriber.js';
 import { startTopology, type Topology, type TopologyKind } from './topology.js';
 import { Workload } from './workload.js';
+
+/** What the hooks of a run ({@link ChaosOptions.during}, {@link ChaosOptions.afterHeal}) get. */
+export interface RunContext {
+  readonly topology: Topology;
+  readonly gateways: readonly GatewayNode[];
+  readonly subscribers: readonly Subscriber[];
+  /** The nemesis's log so far: a fault appears when it starts and gets `healedAt` when healed. */
+  readonly faults: readonly FaultRecord[];
+  /** Milliseconds since the run started (the clock of every recorded time). */
+  readonly now: () => number;
+}
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -26,14 +43,45 @@ export interface ChaosOptions {
   /** Length of the faulty phase, in seconds. */
   readonly durationSeconds: number;
   readonly topology: TopologyKind;
-  /** Only these fault kinds (default: every kind the topology supports). */
+  /**
+   * Only these fault kinds (default: the kinds a seeded plan draws on the topology,
+   * `faultsFor`); the opt-in kinds are drawn only when named here.
+   */
   readonly faults?: readonly FaultKind[];
+  /**
+   * This plan instead of one drawn from the seed (`at` is ms after the workload started; faults
+   * of a lane run one after the other). `faults` is then ignored.
+   */
+  readonly plan?: readonly PlannedFault[];
   /** @defaultValue 3 */
   readonly gateways?: number;
+  /**
+   * More gateway environment (e.g. `HEARTBEAT_MS`, `MAX_CONNECTIONS_PER_IP`), over the run's
+   * own settings.
+   */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
+  /** The subscription shapes. @defaultValue {@link SUBSCRIPTIONS} */
+  readonly subscriptions?: readonly SubscriptionSpec[];
   /** Subscribers per subscription shape. @defaultValue 2 */
   readonly subscribersPerShape?: number;
+  /** Topics the publishers pick from. @defaultValue the workload's `TOPICS` */
+  readonly topics?: readonly string[];
   /** Total publish rate, events/s. @defaultValue 150 */
   readonly ratePerSecond?: number;
+  /** Publishers straight to Redis through the SDK. @defaultValue 2 */
+  readonly sdkPublishers?: number;
+  /** Publishers on the gateways' admin ports. @defaultValue 2 */
+  readonly httpPublishers?: number;
+  /**
+   * Runs alongside the nemesis from the start of the faulty phase (probes of the gateways, for
+   * example); the run waits for it before it quiesces. A rejection fails the run.
+   */
+  readonly during?: (context: RunContext) => Promise<void>;
+  /**
+   * Runs once everything healed and every subscriber caught up (or the wait timed out), before
+   * the subscribers close. A rejection fails the run.
+   */
+  readonly afterHeal?: (context: RunContext) => Promise<void>;
   /** `REDIS_SHARDS`; default 1 (3 on a cluster). */
   readonly shards?: number;
   /** Where the run's files go; default `test/chaos/runs/<time>-<topology>-<seed>`. */
@@ -210,6 +258,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             LOG_LEVEL: options.logLevel ?? 'warn',
             HISTORY_SIZE: '1000000',
             SHUTDOWN_GRACE_MS: '2000',
+            ...options.gatewayEnv,
           },
         }),
       );
@@ -220,7 +269,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const perShape = options.subscribersPerShape ?? 2;
     let n = 0;
-    for (const spec of SUBSCRIPTIONS) {
+    for (const spec of options.subscriptions ?? SUBSCRIPTIONS) {
       for (let i = 0; i < perShape; i++) {
         subscribers.push(
           new Subscriber({
@@ -239,11 +288,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     while (!subscribers.every((s) => s.live) && Date.now() < liveBy) await sleep(50);
     log(`${subscribers.length} subscribers live`);
 
+    const supported = supportedFaults(options.topology);
     const kinds = (options.faults ?? faultsFor(options.topology)).filter((k) =>
-      faultsFor(options.topology).includes(k),
+      supported.includes(k),
     );
     const durationMs = options.durationSeconds * 1000;
-    const plan = planFaults(planRng, { kinds, durationMs });
+    const plan = options.plan ?? planFaults(planRng, { kinds, durationMs });
+    const unsupported = plan.filter((f) => !supported.includes(f.kind)).map((f) => f.kind);
+    if (unsupported.length > 0) {
+      throw new Error(
+        `${options.topology} does not support ${[...new Set(unsupported)].join(', ')}`,
+      );
+    }
     writeFileSync(join(runDir, 'plan.json'), `${JSON.stringify(plan, null, 1)}\n`);
     workload = new Workload({
       rng: workloadRng,
@@ -251,6 +307,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       gateways,
       now,
       ratePerSecond: options.ratePerSecond ?? 150,
+      ...(options.topics === undefined ? {} : { topics: options.topics }),
+      ...(options.sdkPublishers === undefined ? {} : { sdkPublishers: options.sdkPublishers }),
+      ...(options.httpPublishers === undefined ? {} : { httpPublishers: options.httpPublishers }),
     });
     workload.start();
     const planStart = now();
@@ -269,10 +328,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         : {}),
     });
     nemesis.start();
+    const context: RunContext = { topology, gateways, subscribers, faults: nemesis.faults, now };
     log(
       `workload and nemesis running for ${options.durationSeconds} s (${plan.length} faults planned)`,
     );
+    let duringFailed: { readonly error: unknown } | undefined;
+    const during = options.during?.(context).catch((error: unknown) => {
+      duringFailed = { error };
+    });
     await sleep(durationMs);
+    await during;
+    if (duringFailed !== undefined) throw duringFailed.error;
 
     // Quiesce.
     log('quiescing: healing every fault');
@@ -305,6 +371,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // A little longer, so late duplicates would show.
       await sleep(1500);
       log(allCaughtUp ? 'every subscriber caught up' : 'quiescence timed out (30 s)');
+      await options.afterHeal?.(context);
       const held = await readHeld(client, topology.shards);
       for (const s of subscribers) s.close();
       const history: History = {

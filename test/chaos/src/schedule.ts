@@ -24,6 +24,8 @@ export const FAULT_KINDS = [
   'sentinel-failover',
   'failover-behind',
   'cluster-failover',
+  'redis-restart',
+  'proxy-stall-then-cut',
 ] as const;
 
 /** One kind of fault. */
@@ -33,6 +35,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export function laneOf(kind: FaultKind): 0 | 1 {
   switch (kind) {
     case 'redis-kill':
+    case 'redis-restart':
     case 'redis-pause':
     case 'client-kill-pubsub':
     case 'client-kill-normal':
@@ -42,6 +45,7 @@ export function laneOf(kind: FaultKind): 0 | 1 {
     case 'cluster-failover':
       return 0;
     case 'proxy-cut':
+    case 'proxy-stall-then-cut':
     case 'proxy-blackhole':
     case 'proxy-delay':
     case 'proxy-throttle':
@@ -52,7 +56,18 @@ export function laneOf(kind: FaultKind): 0 | 1 {
   }
 }
 
-/** The faults that make sense on a topology. */
+/**
+ * Kinds a seeded plan draws only when named (`--faults`, or an explicit plan): drawing them by
+ * default would change the plan of every seed recorded so far.
+ */
+export const OPT_IN_FAULTS: readonly FaultKind[] = ['redis-restart', 'proxy-stall-then-cut'];
+
+/** Every kind a topology supports: {@link faultsFor} and the {@link OPT_IN_FAULTS}. */
+export function supportedFaults(kind: TopologyKind): FaultKind[] {
+  return [...faultsFor(kind), ...OPT_IN_FAULTS];
+}
+
+/** The faults a seeded plan draws from on a topology by default. */
 export function faultsFor(kind: TopologyKind): FaultKind[] {
   const common: FaultKind[] = [
     'redis-kill',
@@ -96,8 +111,11 @@ export interface PlannedFault {
   readonly holdMs: number;
   /**
    * A kind-specific choice: for `proxy-blackhole` 0 resumes and 1 cuts at the end; for
-   * `proxy-delay` the added latency (ms); for `proxy-throttle` the bytes/s; for `malformed` the
-   * message shape (variant % 8) and the channel (variant / 8).
+   * `proxy-stall-then-cut` 0 stalls and cuts every connection, 1 only the gateways' relay
+   * subscriber connections; for `failover-behind` 1 keeps the gateways away from the new master
+   * until it has accepted a publish on every shard (0: no wait); for `proxy-delay` the added
+   * latency (ms); for `proxy-throttle` the bytes/s; for `malformed` the message shape
+   * (variant % 8) and the channel (variant / 8).
    */
   readonly variant: number;
 }
@@ -115,7 +133,10 @@ export interface PlanOptions {
 function holdFor(kind: FaultKind, rng: Rng): number {
   switch (kind) {
     case 'redis-kill':
+    case 'redis-restart':
       return rng.int(200, 3000);
+    case 'proxy-stall-then-cut':
+      return rng.int(100, 1000);
     case 'redis-pause':
       return rng.int(500, 3000);
     case 'debug-sleep':
@@ -143,6 +164,7 @@ function holdFor(kind: FaultKind, rng: Rng): number {
 function variantFor(kind: FaultKind, rng: Rng): number {
   switch (kind) {
     case 'proxy-blackhole':
+    case 'proxy-stall-then-cut':
       return rng.int(0, 1);
     case 'proxy-delay':
       return rng.int(20, 500);
@@ -151,6 +173,7 @@ function variantFor(kind: FaultKind, rng: Rng): number {
     case 'malformed':
       return rng.int(0, MALFORMED_VARIANTS - 1);
     case 'redis-kill':
+    case 'redis-restart':
     case 'redis-pause':
     case 'client-kill-pubsub':
     case 'client-kill-normal':

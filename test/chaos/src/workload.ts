@@ -21,6 +21,8 @@ export interface WorkloadOptions {
   readonly gateways: readonly GatewayNode[];
   /** Milliseconds since the run started. */
   readonly now: () => number;
+  /** The topics to publish on, picked at random per event. @defaultValue {@link TOPICS} */
+  readonly topics?: readonly string[];
   /** Events per second over all publishers. @defaultValue 150 */
   readonly ratePerSecond?: number;
   /** @defaultValue 2 */
@@ -142,7 +144,7 @@ export class Workload {
           if ((this.#inFlight.get(sender.name) ?? 0) >= (o.maxInFlight ?? 40)) return;
           seq += 1;
           const key = `${sender.name}:${String(seq).padStart(6, '0')}`;
-          this.#publish(sender, rng.pick(TOPICS), key, rng);
+          this.#publish(sender, rng.pick(o.topics ?? TOPICS), key, rng);
         }, interval),
       );
     }
