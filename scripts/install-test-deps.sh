@@ -7,8 +7,9 @@
 # One `apt-get update` serves every install; a failed install is reported, and the tests that
 # need the tool fail and say so.
 #
-# Usage: install-test-deps.sh [--stack]
+# Usage: install-test-deps.sh [--stack | --chaos]
 #   --stack  only what `pnpm stack` needs: redis-server and nginx
+#   --chaos  only what `pnpm chaos` needs: redis-server, redis-tools and redis-sentinel
 set -u
 apt_updated=false
 apt_install() {
@@ -28,6 +29,11 @@ apt_install() {
 has_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server "the Redis tests and pnpm stack"
+if [ "${1:-}" = "--chaos" ]; then
+  command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools "pnpm chaos"
+  command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel "pnpm chaos --topology sentinel"
+  exit 0
+fi
 has_nginx || apt_install nginx "the local stack's nginx (pnpm stack falls back to its Node balancer)"
 [ "${1:-}" = "--stack" ] && exit 0
 
