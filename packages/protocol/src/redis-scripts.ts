@@ -281,7 +281,8 @@ return ARGV[2]
  * KEYS[1] meta, KEYS[2] stream. ARGV[1] the epoch the relay knew, ARGV[2] the stream id it saw
  * last (`0-0` when it saw none).
  * Returns one of:
- * - `{ 'ok' }`: the position is in history (or is `0-0` and nothing was ever lost), backfill;
+ * - `{ 'ok', lastGeneratedId }`: the position is in history (or is `0-0` and nothing was ever
+ *   lost), backfill after it up to the stream's newest id (nothing to read when they are equal);
  * - `{ 'trimmed' }`: the position is older than the retained history (an outage longer than the
  *   history covers): the events after it cannot all be backfilled;
  * - `{ 'backwards' }`: the position is missing though the history would hold it (or is above the
@@ -322,13 +323,13 @@ end
 if below(lastGen, seen) then return { 'backwards' } end
 if seen == '0-0' then
   if added > length then return { 'trimmed' } end
-  return { 'ok' }
+  return { 'ok', lastGen }
 end
 if seen == lastGen and length == 0 then
-  if added > 0 then return { 'ok' } end
+  if added > 0 then return { 'ok', lastGen } end
   return { 'backwards' }
 end
-if #redis.call('XRANGE', KEYS[2], seen, seen) == 1 then return { 'ok' } end
+if #redis.call('XRANGE', KEYS[2], seen, seen) == 1 then return { 'ok', lastGen } end
 if first and below(seen, first) and added > length then return { 'trimmed' } end
 if not first and added > 0 then return { 'trimmed' } end
 return { 'backwards' }

@@ -101,6 +101,9 @@ const COMMAND_TIMEOUT_MS = 2000;
 /** How long one start-up attempt waits for the commands connection to become ready, in ms. */
 const START_ATTEMPT_MS = 5000;
 
+/** Pause before connecting a connection that ioredis gave up on again, in ms. */
+const RECONNECT_AFTER_END_MS = 500;
+
 /** Longest pause between start-up attempts, in ms. */
 const START_MAX_BACKOFF_MS = 5000;
 
@@ -182,11 +185,15 @@ function whenReady(client: RedisClient, timeoutMs: number, signal: AbortSignal):
 /** Resolves after `ms`, or at once when the signal aborts. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -243,6 +250,21 @@ export class RedisBroker implements Broker {
     };
     this.#commands.on('error', quiet);
     this.#subscriber.on('error', quiet);
+    // ioredis gives a connection up for good (`end`) when a connect attempt itself fails, e.g.
+    // when a Sentinel failover is announced while it is asking a sentinel for the master (seen
+    // in the fault-injection suite: a replica stayed down for 26 s). Nothing would ever connect
+    // it again, so connect it again, unless the broker is closing.
+    const revive = (client: RedisClient, role: string): void => {
+      client.on('end', () => {
+        if (this.#closing) return;
+        options.log.warn({ role }, 'the redis connection gave up; connecting it again');
+        setTimeout(() => {
+          if (!this.#closing && client.status === 'end') client.connect().catch(() => undefined);
+        }, RECONNECT_AFTER_END_MS).unref();
+      });
+    };
+    revive(this.#commands, 'commands');
+    revive(this.#subscriber, 'subscriber');
     this.registry = new RedisRegistry(this.#commands, options.prefix);
     this.#breaker = createBreaker(
       (source: string, keys: readonly string[], args: readonly string[]) =>
@@ -282,6 +304,7 @@ export class RedisBroker implements Broker {
         check: (shard, seen) => this.#checkPosition(shard, seen),
         readAfter: (shard, after, limit) => this.#readAfter(shard, after, limit, 'direct'),
         retire: (shard, epoch) => this.#bumpEpoch(shard, epoch),
+        recordPast: (shard, epoch) => this.#ensureMeta(shard, epoch),
       },
       connection: {
         resubscribe: () => this.#channels.resubscribe(),
@@ -320,6 +343,7 @@ export class RedisBroker implements Broker {
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink;
     await this.#reachRedis();
+    if (this.#stopped.signal.aborted) throw new BrokerClosedError();
     // ioredis keeps reconnecting after a failed first connect; the relay goes live on `ready`.
     this.#subscriber.connect().catch(() => undefined);
     await Promise.race([this.#relay.whenLive(), rejectOnAbort(this.#stopped.signal)]);
@@ -466,14 +490,19 @@ export class RedisBroker implements Broker {
   }
 
   async #checkPosition(shard: number, seen: Cursor): Promise<PositionCheck> {
-    const [verdict] = await this.#script<string[]>(
+    const [verdict, lastGen] = await this.#script<string[]>(
       CHECK_POSITION_SCRIPT,
       [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
       [seen.epoch, positionToStreamId(seen.position)],
       { shard, via: 'direct' },
     );
-    if (verdict === 'ok' || verdict === 'trimmed' || verdict === 'backwards' || verdict === 'epoch')
-      return verdict;
+    if (verdict === 'ok') {
+      return {
+        verdict,
+        ...(lastGen === undefined ? {} : { newest: this.#cursor(shard, seen.epoch, lastGen) }),
+      };
+    }
+    if (verdict === 'trimmed' || verdict === 'backwards' || verdict === 'epoch') return { verdict };
     throw new Error(`unexpected reply from the position check: ${String(verdict)}`);
   }
 
@@ -624,7 +653,12 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async #ensureMeta(shard: number): Promise<void> {
+  /**
+   * Creates the shard's meta hash when missing (a new epoch), applies this gateway's settings,
+   * and adds `knownEpoch` (by default the epoch the relay follows) to the past epochs when the
+   * stored one differs, so its cursors read as `history_lost`.
+   */
+  async #ensureMeta(shard: number, knownEpoch = this.#relay.knownEpoch(shard)): Promise<void> {
     const o = this.options;
     const reply = await this.#script<string[]>(
       ENSURE_META_SCRIPT,
@@ -638,7 +672,7 @@ export class RedisBroker implements Broker {
         String(o.historyTtlMs),
         String(o.idempotencyTtlMs),
         String(o.maxEventBytes),
-        this.#relay.knownEpoch(shard) ?? '',
+        knownEpoch ?? '',
       ],
       { via: 'direct' },
     );

@@ -23,6 +23,8 @@ import type { RedisClient } from './redis-connections.js';
 /** The parts of ioredis's ClusterSubscriberGroup (not public API) that `flush` reads. */
 interface ShardedGroupInternals {
   readonly clusterSlots?: readonly (readonly string[] | undefined)[];
+  /** The channels ioredis resubscribes when it rebuilds a node's subscriber, per slot. */
+  readonly channels?: Map<number, string[]>;
   readonly shardedSubscribers?: ReadonlyMap<string, { getInstance(): Redis | null }>;
 }
 
@@ -222,8 +224,7 @@ export class RelaySubscriber {
     }
     const slot = clusterSlot(slotKey);
     if (![...this.#channels.values()].some((c) => c.slot === slot)) return;
-    const group = (this.sub as unknown as { shardedSubscribers?: ShardedGroupInternals })
-      .shardedSubscribers;
+    const group = this.#shardedGroup();
     const nodeKey = group?.clusterSlots?.[slot]?.[0];
     const connection =
       nodeKey === undefined ? undefined : group?.shardedSubscribers?.get(nodeKey)?.getInstance();
@@ -249,7 +250,28 @@ export class RelaySubscriber {
       this.#channels.set(channel, state);
       confirmations.push(state.subscribed);
     }
-    await Promise.all(confirmations);
+    try {
+      await Promise.all(confirmations);
+    } finally {
+      if (this.sharded) this.#dedupeShardedChannels();
+    }
+  }
+
+  /**
+   * ioredis 6.0's ClusterSubscriberGroup appends every SSUBSCRIBE to its per-slot channel list
+   * without looking for the channel there, and resends the whole list when it rebuilds a node's
+   * subscriber: after each resubscribe here the list would hold every channel once more, growing
+   * with every recovery. Keep one entry per channel (ioredis internals, like `flush`).
+   */
+  #dedupeShardedChannels(): void {
+    const group = this.#shardedGroup();
+    if (group?.channels === undefined) return;
+    for (const [slot, list] of group.channels) group.channels.set(slot, [...new Set(list)]);
+  }
+
+  #shardedGroup(): ShardedGroupInternals | undefined {
+    return (this.sub as unknown as { shardedSubscribers?: ShardedGroupInternals })
+      .shardedSubscribers;
   }
 
   /** Drops the connection; ioredis reconnects by itself, and `connected` follows. */

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Cursor } from '@ssehub/protocol';
 import type { BrokerEvent, HistoryPage } from '../broker.js';
-import { Relay, RelayNotLiveError, type PositionCheck } from './relay.js';
+import { Relay, RelayNotLiveError, type PositionVerdict } from './relay.js';
 
 const EPOCH = 'AbCd';
 const at = (seq: number, epoch = EPOCH): Cursor => ({
@@ -42,9 +42,9 @@ function deferred<T>(): Deferred<T> {
 }
 
 /** A history of events 1..newest and a connection whose answers the test controls. */
-function setup(options: { newest?: number; check?: PositionCheck } = {}) {
+function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
   let newest = options.newest ?? 0;
-  let check: PositionCheck = options.check ?? 'ok';
+  let check: PositionVerdict = options.check ?? 'ok';
   const delivered: string[] = [];
   const gaps: number[] = [];
   const retired: string[] = [];
@@ -58,7 +58,10 @@ function setup(options: { newest?: number; check?: PositionCheck } = {}) {
     log: pino({ level: 'silent' }),
     history: {
       head: () => Promise.resolve(at(newest, epoch)),
-      check: () => Promise.resolve(check),
+      check: () =>
+        Promise.resolve(
+          check === 'ok' ? { verdict: check, newest: at(newest, epoch) } : { verdict: check },
+        ),
       readAfter: (_shard, after, limit): Promise<HistoryPage> => {
         const events: BrokerEvent[] = [];
         for (let s = after.position.seq + 1; s <= newest && events.length < limit; s++) {
@@ -70,6 +73,7 @@ function setup(options: { newest?: number; check?: PositionCheck } = {}) {
           done: events.at(-1)?.cursor.position.seq === newest || events.length === 0,
         });
       },
+      recordPast: () => Promise.resolve(),
       retire: (_shard, old) => {
         retired.push(old);
         epoch = 'NeW1';
@@ -110,7 +114,7 @@ function setup(options: { newest?: number; check?: PositionCheck } = {}) {
     publish(count: number): void {
       newest += count;
     },
-    setCheck(verdict: PositionCheck): void {
+    setCheck(verdict: PositionVerdict): void {
       check = verdict;
     },
     takePing(): Deferred<undefined> {
@@ -240,6 +244,34 @@ describe('Relay: the recovery state machine (#10)', () => {
     t.takeResubscribe().resolve(undefined);
     await settle();
     expect(t.delivered).toEqual(['e2', 'e3']);
+  });
+
+  it("does not take another epoch on a message's word: a forged one is dropped and the shard keeps flowing", async () => {
+    const t = setup({ newest: 3 });
+    await goLive(t);
+    t.relay.message('ch', raw(4));
+    t.relay.message('ch', raw(1, 'ZZZZ')); // not ssehub's: the position check says `ok`
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await t.relay.whenLive();
+    await settle();
+    t.publish(2);
+    t.relay.message('ch', raw(5));
+    t.relay.message('ch', raw(6));
+    expect(t.delivered).toEqual(['e4', 'e5', 'e6']);
+    expect(t.gaps).toEqual([]);
+  });
+
+  it("does not move a position to the far future on a message's word", async () => {
+    const t = setup({ newest: 1 });
+    await goLive(t);
+    const farAhead = Date.now() + 3_600_000;
+    t.relay.message('ch', `1\n${EPOCH}\n${String(farAhead)}-0\nt\n\nforged`);
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await settle();
+    t.relay.message('ch', raw(2));
+    expect(t.delivered).toEqual(['e2']);
   });
 
   it('skips a malformed message and keeps delivering', async () => {

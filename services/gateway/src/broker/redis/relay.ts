@@ -45,7 +45,14 @@ import type { SkipDetail, SkipReason } from '../relay-skips.js';
 export type RelayState = 'down' | 'subscribing' | 'backfilling' | 'live';
 
 /** What CHECK_POSITION_SCRIPT says about a last-seen position (see its TSDoc). */
-export type PositionCheck = 'ok' | 'trimmed' | 'backwards' | 'epoch';
+export type PositionVerdict = 'ok' | 'trimmed' | 'backwards' | 'epoch';
+
+/** The verdict on a last-seen position, with the shard's newest position when it is `ok`. */
+export interface PositionCheck {
+  readonly verdict: PositionVerdict;
+  /** The stream's last generated id, as a position of the followed epoch (`ok` only). */
+  readonly newest?: Cursor;
+}
 
 /** History access for the relay, on the commands connection, never behind the request breaker. */
 export interface RelayHistory {
@@ -57,6 +64,11 @@ export interface RelayHistory {
   readAfter(shard: number, after: Cursor, limit: number): Promise<HistoryPage>;
   /** Retires `epoch` on the shard (history went backwards), unless someone already did. */
   retire(shard: number, epoch: string): Promise<void>;
+  /**
+   * Records `epoch` among the shard's past epochs in Redis (the shard moved on to another one
+   * without this replica retiring it), so cursors of it read as `history_lost`.
+   */
+  recordPast(shard: number, epoch: string): Promise<void>;
 }
 
 /** What the relay needs of its subscriber connection (relay-subscriber.ts). */
@@ -108,6 +120,17 @@ export const MAX_HELD_CHARS = 32 * 1024 * 1024;
 /** How often a live relay checks that its connection still answers, in ms. */
 export const PROBE_INTERVAL_MS = 2000;
 
+/**
+ * A relayed message whose position is this far past both the gateway's clock and the newest
+ * position read from history is not believed on its own word, in ms: it is dropped and the
+ * relay backfills from history, which delivers it if it is real. A message claiming an hour
+ * ahead would otherwise move the shard's position past every real event for an hour.
+ */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** What a held message costs besides its data and topic, in UTF-16 code units (about). */
+const HELD_OVERHEAD_CHARS = 128;
+
 /** First retry delay after a failed recovery step, in ms; doubles up to {@link MAX_RETRY_MS}. */
 export const FIRST_RETRY_MS = 100;
 
@@ -143,6 +166,9 @@ export class Relay {
   #probeTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #liveWaiters: (() => void)[] = [];
+  /** The newest position time read from history (heads, checks, backfills), in ms. */
+  #trustedMs = 0;
+  #probing = false;
 
   constructor(private readonly options: RelayOptions) {
     this.#lastSeen = new Array<Cursor | undefined>(options.shardCount).fill(undefined);
@@ -211,7 +237,8 @@ export class Relay {
     };
     switch (this.#state) {
       case 'live':
-        this.#deliverLive(event);
+        if (this.#isBelievable(event)) this.#deliverLive(event);
+        else this.#verify(event, 'a position far ahead of every clock');
         return;
       case 'subscribing':
       case 'backfilling':
@@ -240,15 +267,30 @@ export class Relay {
     const seen = this.#lastSeen[shard];
     if (seen === undefined || seen.epoch !== head.epoch) {
       if (this.#pastEpochs[shard]?.has(head.epoch) === true) return seen ?? head;
-      // The shard's epoch moved without a message reaching us (another replica retired it).
-      if (seen !== undefined) this.#newEpoch(shard, seen.epoch);
+      // The shard's epoch moved without a message reaching us: recheck from history, which
+      // signals the gap (and records the epoch left behind) in one place.
+      if (seen !== undefined) {
+        this.#recheck();
+        throw new RelayNotLiveError('the relay is rechecking its positions');
+      }
       this.#lastSeen[shard] = head;
-      if (seen !== undefined) this.options.output.onGap(shard);
       return head;
     }
-    if (comparePositions(head.position, seen.position) > 0) {
+    this.#trust(head);
+    const order = comparePositions(head.position, seen.position);
+    if (order > 0) {
       this.#lastSeen[shard] = head;
       return head;
+    }
+    if (order < 0) {
+      // Impossible on a healthy master: the head went below what was delivered (history went
+      // backwards without a reconnect, or the connections reach different servers). Recheck.
+      this.options.log.warn(
+        { shard, head: head.position, seen: seen.position },
+        'the shard head is below the position the relay delivered; rechecking from history',
+      );
+      this.#recheck();
+      throw new RelayNotLiveError('the relay is rechecking its positions');
     }
     return seen;
   }
@@ -268,7 +310,13 @@ export class Relay {
     this.#heldDropped = false;
     this.#stopProbe();
     clearTimeout(this.#retryTimer);
-    this.#recovery = this.#recovery.then(() => this.#recover(generation));
+    this.#recovery = this.#recovery
+      .then(() => this.#recover(generation))
+      .catch((err: unknown) => {
+        // A bug, not Redis trouble (those are handled inside): keep the chain usable, retry.
+        this.options.log.error({ err }, 'relay recovery threw; retrying');
+        if (this.#current(generation)) this.#failed('backfill', err, false);
+      });
   }
 
   #current(generation: number): boolean {
@@ -321,22 +369,29 @@ export class Relay {
       const head = await history.head(shard);
       if (!this.#current(generation)) return false;
       this.#lastSeen[shard] = head;
+      this.#trust(head);
       return true;
     }
-    const verdict = await history.check(shard, seen);
+    const { verdict, newest } = await history.check(shard, seen);
     if (!this.#current(generation)) return false;
     if (verdict !== 'ok') return this.#gap(shard, seen, verdict, generation);
+    if (newest !== undefined) this.#trust(newest);
+    // Nothing was added since: no read (with HISTORY_SIZE=0 a read would say `trimmed`).
+    if (newest !== undefined && comparePositions(newest.position, seen.position) === 0) return true;
     let after = seen;
     for (;;) {
       const page = await history.readAfter(shard, after, BACKFILL_PAGE_SIZE);
       if (!this.#current(generation)) return false;
       if (page.verdict !== 'ok') {
-        return this.#gap(
-          shard,
-          after,
-          page.verdict === 'trimmed' ? 'trimmed' : 'epoch',
-          generation,
-        );
+        // `unknown` in the followed epoch: the position is above the newest id now, so history
+        // went backwards between the check and this read.
+        const why =
+          page.verdict === 'trimmed'
+            ? 'trimmed'
+            : page.verdict === 'unknown'
+              ? 'backwards'
+              : 'epoch';
+        return this.#gap(shard, after, why, generation);
       }
       for (const event of page.events) {
         this.#lastSeen[shard] = event.cursor;
@@ -356,7 +411,7 @@ export class Relay {
   async #gap(
     shard: number,
     seen: Cursor,
-    verdict: Exclude<PositionCheck, 'ok'>,
+    verdict: Exclude<PositionVerdict, 'ok'>,
     generation: number,
   ): Promise<boolean> {
     const { history, log } = this.options;
@@ -370,9 +425,14 @@ export class Relay {
         ? 'history went backwards (failover to a replica that was behind?): epoch retired, streams of the shard resume'
         : 'events missed while the relay was down cannot be backfilled; streams of the shard resume',
     );
-    if (head.epoch !== seen.epoch) this.#newEpoch(shard, seen.epoch);
+    if (head.epoch !== seen.epoch) {
+      this.#newEpoch(shard, seen.epoch);
+      if (verdict !== 'backwards') await history.recordPast(shard, seen.epoch);
+      if (!this.#current(generation)) return false;
+    }
+    this.#notifyGap(shard);
     this.#lastSeen[shard] = head;
-    this.options.output.onGap(shard);
+    this.#trust(head);
     return true;
   }
 
@@ -384,8 +444,11 @@ export class Relay {
     this.#state = 'live';
     this.#failures = 0;
     for (const event of held) this.#deliverLive(event);
+    if (!this.isLive) return; // a held message sent it back to recheck
     this.#startProbe(this.#generation);
-    this.options.output.onUp();
+    this.#notify(() => {
+      this.options.output.onUp();
+    });
     for (const resolve of this.#liveWaiters.splice(0)) resolve();
   }
 
@@ -394,12 +457,9 @@ export class Relay {
     const seen = this.#lastSeen[shard];
     if (seen !== undefined && seen.epoch !== event.cursor.epoch) {
       if (this.#pastEpochs[shard]?.has(event.cursor.epoch) === true) return; // stale
-      // A new epoch reached us first by message: history went backwards (or was lost) and
-      // another replica noticed first. What came between cannot be told apart: resume.
-      this.#newEpoch(shard, seen.epoch);
-      this.#lastSeen[shard] = event.cursor;
-      this.options.output.onGap(shard);
-      this.#emit(event);
+      // Another epoch, on a message's word only: a replica that noticed a data loss first, or
+      // a message ssehub did not write. The position check tells which.
+      this.#verify(event, 'another epoch than the one followed');
       return;
     }
     // At or below last-seen: already delivered (a channel cover change, or the backfill).
@@ -412,8 +472,60 @@ export class Relay {
     try {
       this.options.output.onEvent(event);
     } catch (err) {
-      // One bad event must not stop the relay (SPEC 9): counted, logged (rate limited), skipped.
+      // One bad event must not stop the relay (SPEC 9): counted, logged (rate limited), and
+      // since some of its recipients may not have got it, the shard's streams resume.
       this.options.output.onSkipped('dispatch', { err });
+      this.#notifyGap(event.cursor.shard);
+    }
+  }
+
+  /** True unless the event claims a position far past both clocks (see FUTURE_TOLERANCE_MS). */
+  #isBelievable(event: BrokerEvent): boolean {
+    return event.cursor.position.ms <= Math.max(Date.now(), this.#trustedMs) + FUTURE_TOLERANCE_MS;
+  }
+
+  /** Drops a message that cannot be taken on its word and backfills: history has it if it is real. */
+  #verify(event: BrokerEvent, why: string): void {
+    this.options.log.warn(
+      {
+        shard: event.cursor.shard,
+        epoch: event.cursor.epoch,
+        position: event.cursor.position,
+        why,
+      },
+      'a relayed message is not believed on its own word; checking the shard against history',
+    );
+    this.#recheck();
+  }
+
+  /** Leaves live for a recovery on the same connection (positions kept), as after a reconnect. */
+  #recheck(): void {
+    if (this.#state === 'live') {
+      this.#state = 'down';
+      this.#stopProbe();
+      this.#notify(() => {
+        this.options.output.onDown();
+      });
+    }
+    this.#startRecovery();
+  }
+
+  #trust(cursor: Cursor): void {
+    if (cursor.position.ms > this.#trustedMs) this.#trustedMs = cursor.position.ms;
+  }
+
+  #notifyGap(shard: number): void {
+    this.#notify(() => {
+      this.options.output.onGap(shard);
+    });
+  }
+
+  /** Runs a sink callback; a throw there is logged and never breaks the state machine. */
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.options.log.error({ err }, 'a relay listener threw');
     }
   }
 
@@ -422,7 +534,7 @@ export class Relay {
   }
 
   #hold(event: BrokerEvent): void {
-    this.#heldChars += event.data.length;
+    this.#heldChars += event.data.length + event.topic.length + HELD_OVERHEAD_CHARS;
     if (this.#heldChars > MAX_HELD_CHARS) {
       this.#dropHeld();
       this.#heldDropped = true;
@@ -473,18 +585,19 @@ export class Relay {
     this.#probeTimer = undefined;
   }
 
-  #probing = false;
-
   async #probe(generation: number): Promise<void> {
     if (this.#probing || !this.#liveIn(generation)) return;
     this.#probing = true;
     try {
+      // Reading the heads also notices a meta hash Redis lost (FLUSHALL, a restart without
+      // persistence) and recreates it with this gateway's settings within one interval, so
+      // publishers waiting for a gateway to initialise the deployment wait seconds, not a
+      // heartbeat interval. Read beside the PINGs, not before them: a slow commands path must
+      // not delay noticing a dead subscriber, and its failure is not the relay's.
       for (let shard = 0; shard < this.options.shardCount; shard++) {
-        // Reading the head also notices a meta hash Redis lost (FLUSHALL, a restart without
-        // persistence) and recreates it with this gateway's settings within one interval, so
-        // publishers waiting for a gateway to initialise the deployment wait seconds, not a
-        // heartbeat interval. Its failure is the commands connection's trouble, not the relay's.
-        await this.options.history.head(shard).catch(() => undefined);
+        this.options.history.head(shard).catch(() => undefined);
+      }
+      for (let shard = 0; shard < this.options.shardCount; shard++) {
         await this.options.connection.ping(shard);
       }
     } catch (err) {
