@@ -151,10 +151,13 @@ function excuses(w: Excusal, p: Position): boolean {
     return p.epoch === from.epoch && compare(p, from) > 0 && compare(p, to) <= 0;
   }
   // The epoch changed (history lost): everything after the old position in the old epoch, and
-  // everything up to the new position in the new one.
-  if (from !== undefined && p.epoch === from.epoch && compare(p, from) > 0) return true;
-  if (to !== undefined && p.epoch === to.epoch && compare(p, to) <= 0) return true;
-  return false;
+  // everything the new position is past. Epochs label one shard's stream, whose positions keep
+  // growing across them (a retired epoch's entries stay in the stream under the new label; a
+  // failover that flips between datasets more than once passes through epochs the client never
+  // saw), so "up to the new position" is by stream position in whatever epoch, except what the
+  // client already held in its own epoch.
+  if (from !== undefined && p.epoch === from.epoch) return compare(p, from) > 0;
+  return to !== undefined && compare(p, to) <= 0;
 }
 
 function shardOfTopic(topic: string, shards: number): number | undefined {

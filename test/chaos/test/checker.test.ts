@@ -191,6 +191,36 @@ describe('check', () => {
     expect(v.ok).toBe(true);
   });
 
+  it('excuses events of an epoch the client never saw when a reset moves it past them', () => {
+    // Failovers flipped the shard through a third epoch while the client was away.
+    const middle = [6, 7].map((n) => accepted(n, 't/a', 'mIdL'));
+    const after = [8].map((n) => accepted(n, 't/a', NEW_EPOCH));
+    const publishes = [...five, ...middle, ...after];
+    const heldShards: ShardState[] = [
+      {
+        shard: 0,
+        epoch: NEW_EPOCH,
+        pastEpochs: [],
+        lastGeneratedId: '0-0',
+        entries: publishes.map((p) => ({
+          streamId: `${1000 + Number(p.key.slice(2))}-0`,
+          data: p.key,
+        })),
+      },
+    ];
+    const frames: Frame[] = [
+      ...opening(1000),
+      ...[1, 2, 3, 4, 5].map((n) => event(n)),
+      { kind: 'close', t: 60, conn: 1, reason: 'end' },
+      { kind: 'open', t: 90, conn: 2, gateway: 0 },
+      { kind: 'id', t: 90, conn: 2, id: id(1007, NEW_EPOCH) },
+      { kind: 'reset', t: 90, conn: 2, id: id(1007, NEW_EPOCH), reason: 'unknown_id' },
+      event(8, 2, 't/a', NEW_EPOCH),
+    ];
+    const v = check(history(publishes, frames, ['t/**'], heldShards));
+    expect(v.totals).toMatchObject({ excused: 2, lost: 0, gaps: 0 });
+  });
+
   it('reports an event delivered twice as repeated (not as out of order)', () => {
     const frames = [...opening(1000), ...[1, 2, 3, 4, 5].map((n) => event(n)), event(3, 2)];
     const v = check(history(five, frames));
