@@ -197,6 +197,14 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The `run_id` of the server a (non-Cluster) connection reaches, from `INFO server`. */
+async function serverIdOf(client: RedisClient): Promise<string> {
+  const info = await client.info('server');
+  const id = /^run_id:(\S+)/m.exec(info)?.[1];
+  if (id === undefined) throw new Error('INFO server has no run_id');
+  return id;
+}
+
 /** Rejects with the signal's reason when it aborts. */
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
@@ -305,6 +313,7 @@ export class RedisBroker implements Broker {
         readAfter: (shard, after, limit) => this.#readAfter(shard, after, limit, 'direct'),
         retire: (shard, epoch) => this.#bumpEpoch(shard, epoch),
         recordPast: (shard, epoch) => this.#ensureMeta(shard, epoch),
+        serverId: () => (this.#sharded ? Promise.resolve(undefined) : serverIdOf(this.#commands)),
       },
       connection: {
         resubscribe: () => this.#channels.resubscribe(),
@@ -312,6 +321,7 @@ export class RedisBroker implements Broker {
         reconnect: () => {
           this.#channels.reconnect();
         },
+        serverId: () => (this.#sharded ? Promise.resolve(undefined) : serverIdOf(this.#subscriber)),
       },
       output: {
         onEvent: (event) => this.#sink?.onEvent(event),

@@ -52,6 +52,8 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
   let pings: Deferred<undefined>[] = [];
   let resubscribes: Deferred<undefined>[] = [];
   let reconnects = 0;
+  /** Which server each connection reaches (a failover can split them). */
+  const server = { commands: 'run-1', subscriber: 'run-1' };
   const relay = new Relay({
     shardCount: 1,
     shardOf: () => 0,
@@ -74,6 +76,7 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
         });
       },
       recordPast: () => Promise.resolve(),
+      serverId: () => Promise.resolve(server.commands),
       retire: (_shard, old) => {
         retired.push(old);
         epoch = 'NeW1';
@@ -94,6 +97,7 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
       reconnect: () => {
         reconnects += 1;
       },
+      serverId: () => Promise.resolve(server.subscriber),
     },
     output: {
       onEvent: (e) => delivered.push(e.data),
@@ -111,6 +115,7 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
     get reconnects() {
       return reconnects;
     },
+    server,
     publish(count: number): void {
       newest += count;
     },
@@ -272,6 +277,31 @@ describe('Relay: the recovery state machine (#10)', () => {
     await settle();
     t.relay.message('ch', raw(2));
     expect(t.delivered).toEqual(['e2']);
+  });
+
+  it('backfills only once both connections reach the same server, and takes no sync point across servers', async () => {
+    const t = setup({ newest: 1 });
+    await goLive(t);
+    t.relay.disconnected();
+    t.publish(2);
+    t.server.subscriber = 'run-2'; // the subscriber reached the new master first
+    t.relay.connected();
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await settle();
+    expect(t.delivered).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the retry reconnects
+    expect(t.reconnects).toBe(1);
+    t.server.commands = 'run-2';
+    t.relay.disconnected();
+    t.relay.connected();
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await t.relay.whenLive();
+    await settle();
+    expect(t.delivered).toEqual(['e2', 'e3']);
+    t.server.commands = 'run-3';
+    await expect(t.relay.syncPoint(0)).rejects.toBeInstanceOf(RelayNotLiveError);
   });
 
   it('skips a malformed message and keeps delivering', async () => {

@@ -25,6 +25,12 @@
  *   hold it means history went backwards (failover to a replica that was behind, a restart that
  *   lost writes): the epoch is retired, so clients at the lost positions get `history_lost`.
  *   Wall-clock stream ids and counters the new master can grow past again are never trusted.
+ * - History is read on the commands connection, so both connections must reach the same server:
+ *   during a Sentinel failover one can be on the new master while the other is still on the
+ *   old one (a replica receives the master's messages late, or a stale master takes writes of
+ *   its own), and a head read on one server proves nothing about what arrived from the other.
+ *   A recovery whose connections reach different servers is retried on a new subscriber
+ *   connection; a sync point is only taken while they reach the same one.
  * - History reads here bypass the request-path circuit breaker (DESIGN.md: the subscription is
  *   never behind it); a failed step is retried with backoff from the same positions.
  * - While live, a PING every {@link PROBE_INTERVAL_MS} checks the connection still answers, so a
@@ -69,6 +75,11 @@ export interface RelayHistory {
    * without this replica retiring it), so cursors of it read as `history_lost`.
    */
   recordPast(shard: number, epoch: string): Promise<void>;
+  /**
+   * The identity (`run_id`) of the server the commands connection reaches, or undefined where
+   * it cannot be compared with one subscriber connection (Redis Cluster: one per node).
+   */
+  serverId(): Promise<string | undefined>;
 }
 
 /** What the relay needs of its subscriber connection (relay-subscriber.ts). */
@@ -82,6 +93,11 @@ export interface RelayConnection {
   ping(shard: number): Promise<void>;
   /** Drops the connection so that it reconnects (then `connected()` is called again). */
   reconnect(): void;
+  /**
+   * The identity (`run_id`) of the server the subscriber connection reaches, asked before it
+   * subscribes (a subscribed connection takes no other command), or undefined on Cluster.
+   */
+  serverId(): Promise<string | undefined>;
 }
 
 /** Where the relay's results go (the broker forwards them to the gateway's sink). */
@@ -169,6 +185,10 @@ export class Relay {
   /** The newest position time read from history (heads, checks, backfills), in ms. */
   #trustedMs = 0;
   #probing = false;
+  /** The server the current subscriber connection reaches (undefined: not asked yet, or Cluster). */
+  #server: string | undefined;
+  /** Whether `#server` was asked on the current subscriber connection. */
+  #serverAsked = false;
 
   constructor(private readonly options: RelayOptions) {
     this.#lastSeen = new Array<Cursor | undefined>(options.shardCount).fill(undefined);
@@ -204,6 +224,8 @@ export class Relay {
   /** The connection is gone. */
   disconnected(): void {
     this.#generation += 1;
+    this.#server = undefined;
+    this.#serverAsked = false;
     const wasLive = this.#state === 'live';
     this.#state = 'down';
     this.#dropHeld();
@@ -260,6 +282,15 @@ export class Relay {
    */
   async syncPoint(shard: number): Promise<Cursor> {
     const generation = this.#requireLive();
+    if (this.#server !== undefined) {
+      const commandsServer = await this.options.history.serverId();
+      this.#requireLive(generation);
+      if (commandsServer !== this.#server) {
+        throw new RelayNotLiveError(
+          'the commands and subscriber connections reach different servers (a failover under way?)',
+        );
+      }
+    }
     const head = await this.options.history.head(shard);
     this.#requireLive(generation);
     await this.options.connection.ping(shard);
@@ -335,6 +366,11 @@ export class Relay {
   async #recover(generation: number): Promise<void> {
     if (!this.#current(generation)) return;
     try {
+      if (!this.#serverAsked) {
+        this.#server = await this.options.connection.serverId();
+        this.#serverAsked = true;
+        if (!this.#current(generation)) return;
+      }
       await this.options.connection.resubscribe();
     } catch (err) {
       // A SUBSCRIBE that fails or times out means the connection itself is in trouble.
@@ -343,6 +379,25 @@ export class Relay {
     }
     if (!this.#current(generation)) return;
     this.#state = 'backfilling';
+    if (this.#server !== undefined) {
+      let commandsServer: string | undefined;
+      try {
+        commandsServer = await this.options.history.serverId();
+      } catch (err) {
+        if (this.#current(generation)) this.#failed('backfill', err, false);
+        return;
+      }
+      if (!this.#current(generation)) return;
+      if (commandsServer !== this.#server) {
+        // Ask Sentinel again for the master on a new subscriber connection; the commands
+        // connection follows the failover by itself.
+        const err = new Error(
+          `the commands connection reaches server ${String(commandsServer)}, the subscriber ${this.#server}`,
+        );
+        this.#failed('resubscribe', err, true);
+        return;
+      }
+    }
     try {
       do {
         this.#heldDropped = false;
