@@ -164,25 +164,11 @@ return out
 `;
 
 /**
- * Reads a page of one shard's history after a cursor, with the verdict on the cursor
- * (DESIGN.md "Deciding a resume cursor"; never `max-deleted-entry-id`, which trimming does not
- * move in Redis 7.0).
- *
- * KEYS[1] meta, KEYS[2] stream. ARGV[1] cursor epoch ('' for earliest), ARGV[2] cursor stream id
- * ('' for earliest), ARGV[3] page size, ARGV[4] history TTL ms (entries older are trimmed first).
- * Returns `{ verdict, epoch, lastGeneratedId, [id, topic, event, data]… }` with verdict one of
- * ok, trimmed, unknown, lost (only `ok` carries entries), or `{ 'nometa' }`.
+ * Lua shared by READ_SCRIPT and CHECK_POSITION_SCRIPT: the state of the history stream `stream`
+ * (`lastGen`, `added` = entries-added, `length`, `first` entry id or nil; an absent stream is
+ * empty with `0-0`), and `below(a, b)`, the order of two stream ids.
  */
-export const READ_SCRIPT = `
-local meta = KEYS[1]
-local stream = KEYS[2]
-local m = redis.call('HMGET', meta, 'epoch', 'pastEpochs', 'historySize')
-local epoch = m[1]
-if not epoch then return { 'nometa' } end
-local now = redis.call('TIME')
-local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4])
-if cutoff > 0 then redis.call('XTRIM', stream, 'MINID', cutoff) end
-local lastGen, added, length, first = '0-0', 0, 0, nil
+const STREAM_STATE = `local lastGen, added, length, first = '0-0', 0, 0, nil
 if redis.call('EXISTS', stream) == 1 then
   local info = redis.call('XINFO', 'STREAM', stream)
   for i = 1, #info, 2 do
@@ -201,7 +187,28 @@ local function below(a, b)
   local am, as = parse(a)
   local bm, bs = parse(b)
   return am < bm or (am == bm and as < bs)
-end
+end`;
+
+/**
+ * Reads a page of one shard's history after a cursor, with the verdict on the cursor
+ * (DESIGN.md "Deciding a resume cursor"; never `max-deleted-entry-id`, which trimming does not
+ * move in Redis 7.0).
+ *
+ * KEYS[1] meta, KEYS[2] stream. ARGV[1] cursor epoch ('' for earliest), ARGV[2] cursor stream id
+ * ('' for earliest), ARGV[3] page size, ARGV[4] history TTL ms (entries older are trimmed first).
+ * Returns `{ verdict, epoch, lastGeneratedId, [id, topic, event, data]… }` with verdict one of
+ * ok, trimmed, unknown, lost (only `ok` carries entries), or `{ 'nometa' }`.
+ */
+export const READ_SCRIPT = `
+local meta = KEYS[1]
+local stream = KEYS[2]
+local m = redis.call('HMGET', meta, 'epoch', 'pastEpochs', 'historySize')
+local epoch = m[1]
+if not epoch then return { 'nometa' } end
+local now = redis.call('TIME')
+local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4])
+if cutoff > 0 then redis.call('XTRIM', stream, 'MINID', cutoff) end
+${STREAM_STATE}
 local count = tonumber(ARGV[3])
 local from = '-'
 if ARGV[1] ~= '' then
@@ -300,26 +307,8 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return { 'nometa' } end
 if epoch ~= ARGV[1] then return { 'epoch', epoch } end
 local seen = ARGV[2]
-local lastGen, added, length, first = '0-0', 0, 0, nil
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[2])
-  for i = 1, #info, 2 do
-    local k = info[i]
-    if k == 'last-generated-id' then lastGen = info[i + 1]
-    elseif k == 'entries-added' then added = info[i + 1]
-    elseif k == 'length' then length = info[i + 1]
-    elseif k == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
-  end
-end
-local function parse(id)
-  local sep = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, sep - 1)), tonumber(string.sub(id, sep + 1))
-end
-local function below(a, b)
-  local am, as = parse(a)
-  local bm, bs = parse(b)
-  return am < bm or (am == bm and as < bs)
-end
+local stream = KEYS[2]
+${STREAM_STATE}
 if below(lastGen, seen) then return { 'backwards' } end
 if seen == '0-0' then
   if added > length then return { 'trimmed' } end
@@ -329,7 +318,7 @@ if seen == lastGen and length == 0 then
   if added > 0 then return { 'ok', lastGen } end
   return { 'backwards' }
 end
-if #redis.call('XRANGE', KEYS[2], seen, seen) == 1 then return { 'ok', lastGen } end
+if #redis.call('XRANGE', stream, seen, seen) == 1 then return { 'ok', lastGen } end
 if first and below(seen, first) and added > length then return { 'trimmed' } end
 if not first and added > 0 then return { 'trimmed' } end
 return { 'backwards' }
