@@ -114,11 +114,17 @@ export interface RelayOutput {
   onSkipped(reason: SkipReason, detail: SkipDetail): void;
 }
 
+/** What a {@link Relay} is built from. */
 export interface RelayOptions {
+  /** History shards of the deployment (`REDIS_SHARDS`). */
   readonly shardCount: number;
+  /** The shard that owns a topic. */
   readonly shardOf: (topic: string) => number;
+  /** History reads on the commands connection. */
   readonly history: RelayHistory;
+  /** The subscriber connection. */
   readonly connection: RelayConnection;
+  /** Where events, health changes, gaps and skipped messages go. */
   readonly output: RelayOutput;
   readonly log: Logger;
 }
@@ -161,6 +167,11 @@ export class RelayNotLiveError extends Error {
   override readonly name = 'RelayNotLiveError';
 }
 
+/**
+ * The state machine itself: feed it the subscriber connection's events (`connected`,
+ * `disconnected`, `message`); it delivers every event once and in order per shard to
+ * {@link RelayOutput.onEvent}, and reports when it is live.
+ */
 export class Relay {
   #state: RelayState = 'down';
   /** Bumped on every connect, disconnect and retry; older work is ignored when it completes. */
