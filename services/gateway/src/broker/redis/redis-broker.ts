@@ -58,6 +58,7 @@ import { RelaySkips } from '../relay-skips.js';
 import { describeRedisError, describeTopology } from './redis-address.js';
 import { RedisRegistry } from './redis-registry.js';
 import { Relay, type PositionCheck } from './relay.js';
+import { clusterSlot } from './cluster-slot.js';
 import { RelaySubscriber } from './relay-subscriber.js';
 
 export interface RedisBrokerOptions {
@@ -205,6 +206,12 @@ async function serverIdOf(client: RedisClient): Promise<string> {
   return id;
 }
 
+/** On Redis Cluster, the master that owns `key`'s slot in the client's slot map (`host:port`). */
+function slotOwnerOf(client: RedisClient, key: string): string | undefined {
+  const slots = (client as unknown as { slots?: readonly (readonly string[] | undefined)[] }).slots;
+  return slots?.[clusterSlot(key)]?.[0];
+}
+
 /** Rejects with the signal's reason when it aborts. */
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
@@ -313,7 +320,10 @@ export class RedisBroker implements Broker {
         readAfter: (shard, after, limit) => this.#readAfter(shard, after, limit, 'direct'),
         retire: (shard, epoch) => this.#bumpEpoch(shard, epoch),
         recordPast: (shard, epoch) => this.#ensureMeta(shard, epoch),
-        serverId: () => (this.#sharded ? Promise.resolve(undefined) : serverIdOf(this.#commands)),
+        serverId: (shard) =>
+          this.#sharded
+            ? Promise.resolve(slotOwnerOf(this.#commands, streamKey(this.#keys, shard)))
+            : serverIdOf(this.#commands),
       },
       connection: {
         resubscribe: () => this.#channels.resubscribe(),
@@ -322,6 +332,9 @@ export class RedisBroker implements Broker {
           this.#channels.reconnect();
         },
         serverId: () => (this.#sharded ? Promise.resolve(undefined) : serverIdOf(this.#subscriber)),
+        ...(connections.sharded
+          ? { nodeOf: (shard: number) => this.#channels.nodeOf(streamKey(this.#keys, shard)) }
+          : {}),
       },
       output: {
         onEvent: (event) => this.#sink?.onEvent(event),

@@ -14,6 +14,7 @@
  * rebuilt subscriber set as `subscribersReady`; they are reported as disconnected and connected,
  * besides the whole-cluster `close`/`ready`.
  */
+import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { coveringChannels, isCoveredBy } from './channel-cover.js';
@@ -27,6 +28,12 @@ interface ShardedGroupInternals {
   readonly channels?: Map<number, string[]>;
   readonly shardedSubscribers?: ReadonlyMap<string, { getInstance(): Redis | null }>;
 }
+
+/**
+ * After a slot moved, how long to wait for ioredis to rebuild its sharded subscribers before
+ * recovering anyway, in ms.
+ */
+const SLOT_MOVE_REBUILD_MS = 1000;
 
 interface ChannelState {
   /** Cluster slot of the channel (sharded mode only; -1 otherwise). */
@@ -83,7 +90,23 @@ export class RelaySubscriber {
         if (nodeKey === undefined) return;
         events.disconnected();
       });
+      // A slot moved (CLUSTER FAILOVER, resharding): the node that lost it sends an unsolicited
+      // SUNSUBSCRIBE, and ioredis only refreshes its slot map, saying nothing to its user. Its
+      // channels are gone until the subscribers are rebuilt, so it is a disconnect; the rebuild
+      // ends with `subscribersReady`, unless ioredis finds nothing to rebuild, hence the timer.
+      let rebuildTimer: NodeJS.Timeout | undefined;
+      const lost = (): void => {
+        events.disconnected();
+        clearTimeout(rebuildTimer);
+        rebuildTimer = setTimeout(() => {
+          events.connected();
+        }, SLOT_MOVE_REBUILD_MS);
+        rebuildTimer.unref();
+      };
+      this.#shardedGroupEvents()?.on('moved', lost);
+      sub.on('-subscriber', lost);
       sub.on('subscribersReady', () => {
+        clearTimeout(rebuildTimer);
         events.connected();
       });
     }
@@ -267,6 +290,20 @@ export class RelaySubscriber {
     const group = this.#shardedGroup();
     if (group?.channels === undefined) return;
     for (const [slot, list] of group.channels) group.channels.set(slot, [...new Set(list)]);
+  }
+
+  /**
+   * On Cluster, the master whose sharded subscriber carries `slotKey`'s slot now (`host:port`,
+   * from the subscriber group's slot map), to compare with the commands client's.
+   */
+  nodeOf(slotKey: string): string | undefined {
+    return this.#shardedGroup()?.clusterSlots?.[clusterSlot(slotKey)]?.[0];
+  }
+
+  /** ioredis's internal emitter of the sharded subscriber group (it says `moved` there only). */
+  #shardedGroupEvents(): EventEmitter | undefined {
+    return (this.sub as unknown as { subscriberGroupEmitter?: EventEmitter })
+      .subscriberGroupEmitter;
   }
 
   #shardedGroup(): ShardedGroupInternals | undefined {

@@ -76,10 +76,10 @@ export interface RelayHistory {
    */
   recordPast(shard: number, epoch: string): Promise<void>;
   /**
-   * The identity (`run_id`) of the server the commands connection reaches, or undefined where
-   * it cannot be compared with one subscriber connection (Redis Cluster: one per node).
+   * The server the commands connection sends the shard's commands to: its `run_id`, or on
+   * Redis Cluster the node that owns the shard's slot in the commands client's slot map.
    */
-  serverId(): Promise<string | undefined>;
+  serverId(shard: number): Promise<string | undefined>;
 }
 
 /** What the relay needs of its subscriber connection (relay-subscriber.ts). */
@@ -94,10 +94,17 @@ export interface RelayConnection {
   /** Drops the connection so that it reconnects (then `connected()` is called again). */
   reconnect(): void;
   /**
-   * The identity (`run_id`) of the server the subscriber connection reaches, asked before it
-   * subscribes (a subscribed connection takes no other command), or undefined on Cluster.
+   * The identity (`run_id`) of the server the subscriber connection reaches, asked once per
+   * connection before it subscribes (a subscribed connection takes no other command).
+   * Undefined where {@link RelayConnection.nodeOf} answers instead.
    */
   serverId(): Promise<string | undefined>;
+  /**
+   * On Redis Cluster, the node whose sharded subscriber carries the shard's messages now, in
+   * the same form as {@link RelayHistory.serverId} (absent elsewhere). Asked at every
+   * comparison: slots move without the connection being replaced.
+   */
+  readonly nodeOf?: (shard: number) => string | undefined;
 }
 
 /** Where the relay's results go (the broker forwards them to the gateway's sink). */
@@ -293,14 +300,12 @@ export class Relay {
    */
   async syncPoint(shard: number): Promise<Cursor> {
     const generation = this.#requireLive();
-    if (this.#server !== undefined) {
-      const commandsServer = await this.options.history.serverId();
-      this.#requireLive(generation);
-      if (commandsServer !== this.#server) {
-        throw new RelayNotLiveError(
-          'the commands and subscriber connections reach different servers (a failover under way?)',
-        );
-      }
+    const apart = await this.#serversApart(shard);
+    this.#requireLive(generation);
+    if (apart !== undefined) {
+      throw new RelayNotLiveError(
+        `the commands and subscriber connections reach different servers (${apart}); a failover under way?`,
+      );
     }
     const head = await this.options.history.head(shard);
     this.#requireLive(generation);
@@ -390,24 +395,21 @@ export class Relay {
     }
     if (!this.#current(generation)) return;
     this.#state = 'backfilling';
-    if (this.#server !== undefined) {
-      let commandsServer: string | undefined;
-      try {
-        commandsServer = await this.options.history.serverId();
-      } catch (err) {
-        if (this.#current(generation)) this.#failed('backfill', err, false);
+    try {
+      for (let shard = 0; shard < this.options.shardCount; shard++) {
+        const apart = await this.#serversApart(shard);
+        if (!this.#current(generation)) return;
+        if (apart === undefined) continue;
+        // Sentinel: ask for the master again on a new subscriber connection (the commands
+        // connection follows the failover by itself). Cluster: the slot maps converge on
+        // their own; retry.
+        const err = new Error(`the commands and subscriber connections reach ${apart}`);
+        this.#failed('resubscribe', err, this.options.connection.nodeOf === undefined);
         return;
       }
-      if (!this.#current(generation)) return;
-      if (commandsServer !== this.#server) {
-        // Ask Sentinel again for the master on a new subscriber connection; the commands
-        // connection follows the failover by itself.
-        const err = new Error(
-          `the commands connection reaches server ${String(commandsServer)}, the subscriber ${this.#server}`,
-        );
-        this.#failed('resubscribe', err, true);
-        return;
-      }
+    } catch (err) {
+      if (this.#current(generation)) this.#failed('backfill', err, false);
+      return;
     }
     try {
       do {
@@ -543,6 +545,15 @@ export class Relay {
       this.options.output.onSkipped('dispatch', { err });
       this.#notifyGap(event.cursor.shard);
     }
+  }
+
+  /** Undefined when both connections reach the same server for the shard, else the two servers. */
+  async #serversApart(shard: number): Promise<string | undefined> {
+    const subscriber = this.options.connection.nodeOf?.(shard) ?? this.#server;
+    if (subscriber === undefined) return undefined;
+    const commands = await this.options.history.serverId(shard);
+    if (commands === undefined || commands === subscriber) return undefined;
+    return `${commands} and ${subscriber}`;
   }
 
   /** True unless the event claims a position far past both clocks (see FUTURE_TOLERANCE_MS). */
