@@ -24,7 +24,10 @@ function makePublisher(env: NodeJS.ProcessEnv): { publisher: Publisher; target: 
     const prefix = env['REDIS_PREFIX'] ?? 'ssehub';
     const shards = Number(env['REDIS_SHARDS'] ?? '1');
     return {
-      publisher: createPublisher({ redis: redisUrl, prefix, shards, retry }),
+      // `settings: {}`: the demo may start before any gateway (compose, pnpm stack), so it may
+      // create a missing meta hash with the gateway defaults; a gateway applies its own
+      // settings when it starts (SPEC 9). Without it, publishes would fail NOT_INITIALIZED.
+      publisher: createPublisher({ redis: redisUrl, prefix, shards, retry, settings: {} }),
       target: `Redis ${redisUrl} (prefix ${prefix})`,
     };
   }

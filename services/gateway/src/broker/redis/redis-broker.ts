@@ -33,6 +33,7 @@ import {
   type KeySpace,
   type Pattern,
 } from '@ssehub/protocol';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
 import type {
@@ -333,7 +334,14 @@ export class RedisBroker implements Broker {
         },
         serverId: () => (this.#sharded ? Promise.resolve(undefined) : serverIdOf(this.#subscriber)),
         ...(connections.sharded
-          ? { nodeOf: (shard: number) => this.#channels.nodeOf(streamKey(this.#keys, shard)) }
+          ? {
+              nodeOf: (shard: number) => this.#channels.nodeOf(streamKey(this.#keys, shard)),
+              refreshTopology: () => {
+                for (const client of [this.#commands, this.#subscriber]) {
+                  if (client instanceof Cluster) client.refreshSlotsCache();
+                }
+              },
+            }
           : {}),
       },
       output: {

@@ -105,6 +105,11 @@ export interface RelayConnection {
    * comparison: slots move without the connection being replaced.
    */
   readonly nodeOf?: (shard: number) => string | undefined;
+  /**
+   * On Redis Cluster, asks both clients to read the slot map again: when they disagree on a
+   * shard's node, nothing else would make them agree while no command is redirected.
+   */
+  readonly refreshTopology?: () => void;
 }
 
 /** Where the relay's results go (the broker forwards them to the gateway's sink). */
@@ -404,6 +409,7 @@ export class Relay {
         // connection follows the failover by itself). Cluster: the slot maps converge on
         // their own; retry.
         const err = new Error(`the commands and subscriber connections reach ${apart}`);
+        this.options.connection.refreshTopology?.();
         this.#failed('resubscribe', err, this.options.connection.nodeOf === undefined);
         return;
       }
