@@ -5,10 +5,10 @@
  * (test/chaos).
  */
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Cursor } from '@ssehub/protocol';
 import type { BrokerEvent, HistoryPage } from '../broker.js';
-import { Relay, RelayNotLiveError, type PositionVerdict } from './relay.js';
+import { PROBE_INTERVAL_MS, Relay, RelayNotLiveError, type PositionVerdict } from './relay.js';
 
 const EPOCH = 'AbCd';
 const at = (seq: number, epoch = EPOCH): Cursor => ({
@@ -60,10 +60,12 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
     log: pino({ level: 'silent' }),
     history: {
       head: () => Promise.resolve(at(newest, epoch)),
-      check: () =>
-        Promise.resolve(
-          check === 'ok' ? { verdict: check, newest: at(newest, epoch) } : { verdict: check },
-        ),
+      check: (_shard, seen) => {
+        const verdict = seen.epoch === epoch ? check : 'epoch';
+        return Promise.resolve(
+          verdict === 'ok' ? { verdict, newest: at(newest, epoch) } : { verdict },
+        );
+      },
       readAfter: (_shard, after, limit): Promise<HistoryPage> => {
         const events: BrokerEvent[] = [];
         for (let s = after.position.seq + 1; s <= newest && events.length < limit; s++) {
@@ -78,8 +80,11 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
       recordPast: () => Promise.resolve(),
       serverId: () => Promise.resolve(server.commands),
       retire: (_shard, old) => {
-        retired.push(old);
-        epoch = 'NeW1';
+        // As BUMP_EPOCH_SCRIPT: only the current epoch can be retired.
+        if (old === epoch) {
+          retired.push(old);
+          epoch = `NeW${String(retired.length)}`;
+        }
         return Promise.resolve(undefined);
       },
     },
@@ -121,6 +126,10 @@ function setup(options: { newest?: number; check?: PositionVerdict } = {}) {
     },
     setCheck(verdict: PositionVerdict): void {
       check = verdict;
+    },
+    /** The shard's epoch on the server reached now (a failover to another dataset). */
+    setEpoch(value: string): void {
+      epoch = value;
     },
     takePing(): Deferred<undefined> {
       const d = pings.shift();
@@ -228,6 +237,77 @@ describe('Relay: the recovery state machine (#10)', () => {
     t.relay.message('ch', raw(9));
     t.relay.message('ch', raw(7, 'NeW1'));
     expect(t.delivered).toEqual(['e5', 'e7']);
+  });
+
+  it('retires again an epoch it left that comes back (a failover lost the retirement) and signals a gap', async () => {
+    const t = setup({ newest: 4 });
+    await goLive(t);
+    const recover = async (): Promise<void> => {
+      t.relay.disconnected();
+      t.relay.connected();
+      await settle();
+      t.takeResubscribe().resolve(undefined);
+      await settle();
+    };
+    t.setCheck('backwards');
+    await recover();
+    expect(t.retired).toEqual([EPOCH]);
+    t.setCheck('ok');
+    t.publish(1);
+    t.relay.message('ch', raw(5, 'NeW1'));
+    // A failover to a server that never received the retirement: EPOCH is current again.
+    t.setEpoch(EPOCH);
+    await recover();
+    expect(t.retired).toEqual([EPOCH, EPOCH]);
+    expect(t.gaps).toEqual([0, 0]);
+    // Messages of both epochs left behind are stale; the newest epoch's are delivered.
+    t.publish(1);
+    t.relay.message('ch', raw(6));
+    t.relay.message('ch', raw(6, 'NeW1'));
+    t.relay.message('ch', raw(6, 'NeW2'));
+    expect(t.delivered).toEqual(['e5', 'e6']);
+  });
+
+  it('a sync point that finds the shard back in an epoch it left rechecks, and the recovery retires it', async () => {
+    const t = setup({ newest: 2 });
+    await goLive(t);
+    t.relay.disconnected();
+    t.setCheck('backwards');
+    t.relay.connected();
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await t.relay.whenLive();
+    t.setCheck('ok');
+    t.setEpoch(EPOCH); // no reconnect told the relay
+    const sync = t.relay.syncPoint(0);
+    await settle();
+    t.takePing().resolve(undefined);
+    await expect(sync).rejects.toBeInstanceOf(RelayNotLiveError);
+    await settle();
+    t.takeResubscribe().resolve(undefined);
+    await settle();
+    expect(t.relay.state).toBe('live');
+    expect(t.retired).toEqual([EPOCH, EPOCH]);
+    expect(t.gaps).toEqual([0, 0]);
+  });
+
+  it('the live probe notices a shard in another epoch than the one followed and rechecks', async () => {
+    vi.useFakeTimers();
+    try {
+      const t = setup({ newest: 2 });
+      await goLive(t);
+      t.setEpoch('ZyXw'); // Redis lost its data and a publisher's script recreated the shard
+      await vi.advanceTimersByTimeAsync(PROBE_INTERVAL_MS);
+      expect(t.relay.state).toBe('subscribing');
+      t.takeResubscribe().resolve(undefined);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(t.relay.state).toBe('live');
+      expect(t.gaps).toEqual([0]);
+      t.relay.message('ch', raw(3, 'ZyXw'));
+      expect(t.delivered).toEqual(['e3']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a failed backfill is retried from the same position, not skipped', async () => {

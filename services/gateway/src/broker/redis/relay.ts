@@ -318,9 +318,9 @@ export class Relay {
     this.#requireLive(generation);
     const seen = this.#lastSeen[shard];
     if (seen === undefined || seen.epoch !== head.epoch) {
-      if (this.#pastEpochs[shard]?.has(head.epoch) === true) return seen ?? head;
-      // The shard's epoch moved without a message reaching us: recheck from history, which
-      // signals the gap (and records the epoch left behind) in one place.
+      // The shard's epoch moved without a message reaching us, or went back to one this relay
+      // left (a failover lost the move): recheck from history, which signals the gap, records
+      // the epoch left behind and retires a returned one, in one place.
       if (seen !== undefined) {
         this.#recheck();
         throw new RelayNotLiveError('the relay is rechecking its positions');
@@ -491,8 +491,22 @@ export class Relay {
     const { history, log } = this.options;
     if (verdict === 'backwards') await history.retire(shard, seen.epoch);
     if (!this.#current(generation)) return false;
-    const head = await history.head(shard);
+    let head = await history.head(shard);
     if (!this.#current(generation)) return false;
+    if (head.epoch !== seen.epoch && this.#pastEpochs[shard]?.has(head.epoch) === true) {
+      // An epoch this relay left is the shard's epoch again: the server that recorded the move
+      // is gone (a failover to a node that never received it: a split brain, or a replica that
+      // was behind twice), and this one may issue again positions of that epoch that clients
+      // already hold. Retire it once more, on this server.
+      log.warn(
+        { shard, returned: head.epoch, followed: seen.epoch },
+        'an epoch this replica left is current again (a failover lost its retirement); retiring it again',
+      );
+      await history.retire(shard, head.epoch);
+      if (!this.#current(generation)) return false;
+      head = await history.head(shard);
+      if (!this.#current(generation)) return false;
+    }
     log.warn(
       { shard, verdict, seen: seen.position, head: head.position, epoch: head.epoch },
       verdict === 'backwards'
@@ -677,8 +691,24 @@ export class Relay {
       // publishers waiting for a gateway to initialise the deployment wait seconds, not a
       // heartbeat interval. Read beside the PINGs, not before them: a slow commands path must
       // not delay noticing a dead subscriber, and its failure is not the relay's.
+      // A head in another epoch than the one followed means the shard moved (or went back to
+      // an epoch this relay left) without a message that says so reaching this connection:
+      // messages of a left epoch are dropped as stale, so only this notices it.
       for (let shard = 0; shard < this.options.shardCount; shard++) {
-        this.options.history.head(shard).catch(() => undefined);
+        this.options.history
+          .head(shard)
+          .then((head) => {
+            const followed = this.#lastSeen[shard]?.epoch;
+            if (!this.#liveIn(generation) || followed === undefined || followed === head.epoch) {
+              return;
+            }
+            this.options.log.warn(
+              { shard, followed, head: head.epoch },
+              'the shard is in another epoch than the one the relay follows; rechecking from history',
+            );
+            this.#recheck();
+          })
+          .catch(() => undefined);
       }
       for (let shard = 0; shard < this.options.shardCount; shard++) {
         await this.options.connection.ping(shard);
