@@ -27,7 +27,7 @@ async function commandsConnected(url: string): Promise<void> {
   }
 }
 
-describe('breaker after a Redis outage', () => {
+describe('Redis back after an outage (#10)', () => {
   it('accepts the first publish once the commands connection is ready again, without the reset timeout', async () => {
     const redis = await RedisServer.start();
     try {

@@ -28,7 +28,7 @@ async function withOwnRedis(run: (url: string, admin: Redis) => Promise<void>): 
   }
 }
 
-describe('meta hash after FLUSHALL (SDK defaults never win)', () => {
+describe('`FLUSHALL`, then an SDK publish before any gateway restarts (#10)', () => {
   it('an SDK publish waits while a running gateway recreates the hash with its settings', async () => {
     await withOwnRedis(async (url, admin) => {
       const redisPrefix = `t${randomUUID().slice(0, 8)}`;

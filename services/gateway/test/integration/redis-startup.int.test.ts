@@ -12,7 +12,7 @@ import { sleep } from '../helpers/timing.js';
 
 const BASE_ENV = { HOST: '127.0.0.1', ADMIN_HOST: '127.0.0.1', LOG_LEVEL: 'info' } as const;
 
-describe('start-up before Redis (#10)', () => {
+describe('a gateway started while Redis is down, Redis started 2 s later (#10)', () => {
   it('a gateway started while Redis is down becomes ready once Redis is up, and logs the address and cause', async () => {
     const redisPort = await freePort();
     const url = `redis://127.0.0.1:${String(redisPort)}`;

@@ -33,7 +33,7 @@ const MALFORMED: readonly (readonly [RelaySkipReason, string])[] = [
   ['event_name', '1\nAbCd\n1-1\na\nssehub.reset\nx'],
 ];
 
-describe('malformed message on an ssehub channel (#10)', () => {
+describe("one malformed message on an ssehub channel (the issue's payload, a 20-digit id, or `\\r` in the event name) (#10)", () => {
   it('skips and counts each by reason, keeps running and keeps delivering', async () => {
     const redisPrefix = `t${randomUUID().replaceAll('-', '')}`;
     await using gw = await startGateway({ brokerKind: 'redis', redisPrefix });
