@@ -3,6 +3,7 @@
  * whether the message may be shown to the client. Every error the HTTP layer answers with goes
  * through {@link toGatewayError}, so unknown values never leak their text.
  */
+import { ProtocolError, type ProtocolErrorCode } from '@ssehub/protocol';
 
 /** Every error code of SPEC sections 3 and 7, with its HTTP status. */
 export const ERROR_STATUS = {
@@ -68,4 +69,38 @@ export function errorBody(e: GatewayError): Record<string, unknown> {
   };
   if (e.ids !== undefined) body['ids'] = e.ids;
   return body;
+}
+
+/** The {@link ProtocolError} codes that are about a client's input: those SPEC also names. */
+type ClientInputCode = Extract<ProtocolErrorCode, ErrorCode>;
+
+function isClientInputCode(code: ProtocolErrorCode): code is ClientInputCode {
+  return code in ERROR_STATUS;
+}
+
+/**
+ * Runs a `@ssehub/protocol` parser on a client's input and answers a refusal as the
+ * {@link GatewayError} with the same SPEC code (a 400), the protocol's message kept: it is
+ * written for the client. The one place a `ProtocolError` becomes a `GatewayError`.
+ *
+ * `INVALID_FIELD` and anything else are rethrown as they are: they are programming errors, not
+ * the client's, and {@link toGatewayError} answers them as INTERNAL.
+ *
+ * @param parse - The parser call, e.g. `() => parseTopic(raw)`.
+ * @param where - Optional prefix naming the input in a body (`"events[2].topic"`), joined to the
+ *   message with `": "`. Default: none.
+ * @returns What `parse` returned.
+ * @example
+ * const topic = parseClientInput(() => parseTopic(decoded));
+ */
+export function parseClientInput<T>(parse: () => T, where?: string): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ProtocolError && isClientInputCode(err.code)) {
+      const message = where === undefined ? err.message : `${where}: ${err.message}`;
+      throw new GatewayError(err.code, message, { cause: err });
+    }
+    throw err;
+  }
 }

@@ -2,8 +2,8 @@
  * Validation of publish requests (SPEC 7): everything is checked before anything is stored, so
  * a 4xx means nothing was published. Pure: no I/O.
  */
-import { ProtocolError, parseEventName, parseTopic, utf8ByteLength } from '@ssehub/protocol';
-import { GatewayError } from '../errors.js';
+import { parseEventName, parseTopic, utf8ByteLength } from '@ssehub/protocol';
+import { GatewayError, parseClientInput } from '../errors.js';
 import type { PublishInput } from '../broker/broker.js';
 
 /** SPEC 7: at most this many events per batch. */
@@ -33,13 +33,13 @@ export function validateEvent(raw: RawEvent, limits: PublishLimits, where = ''):
   if (typeof raw.topic !== 'string') {
     throw new GatewayError('INVALID_BODY', `${at('topic')} must be a string.`);
   }
-  const topic = protocolCheck(() => parseTopic(raw.topic as string), at('topic'));
+  const topic = parseClientInput(() => parseTopic(raw.topic as string), at('topic'));
   let event: string | undefined;
   if (raw.event !== undefined && raw.event !== null) {
     if (typeof raw.event !== 'string') {
       throw new GatewayError('INVALID_BODY', `${at('event')} must be a string.`);
     }
-    event = protocolCheck(() => parseEventName(raw.event as string), at('event'));
+    event = parseClientInput(() => parseEventName(raw.event as string), at('event'));
   }
   if (!raw.hasData) throw new GatewayError('INVALID_BODY', `${at('data')} is missing.`);
   const data = dataText(raw.data, at('data'));
@@ -175,18 +175,4 @@ function rawOf(o: Record<string, unknown>, idempotencyKey: unknown): RawEvent {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function protocolCheck<T>(fn: () => T, where: string): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (
-      err instanceof ProtocolError &&
-      (err.code === 'INVALID_TOPIC' || err.code === 'INVALID_EVENT_NAME')
-    ) {
-      throw new GatewayError(err.code, `${where}: ${err.message}`, { cause: err });
-    }
-    throw err;
-  }
 }

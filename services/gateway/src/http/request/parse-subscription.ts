@@ -3,7 +3,6 @@
  * SPEC code. Pure: reads only the values it is given.
  */
 import {
-  ProtocolError,
   decodeEventId,
   isWellFormedEventId,
   parsePattern,
@@ -11,7 +10,7 @@ import {
   subtreePattern,
   type Pattern,
 } from '@ssehub/protocol';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, parseClientInput } from '../../errors.js';
 import type { StreamStart } from '../../stream/stream-opener.js';
 
 /** SPEC 3: 1 to 32 patterns per connection. */
@@ -56,7 +55,7 @@ function parsePatterns(q: SubscriptionQuery): Pattern[] {
       );
     }
     // The path holds a topic, not a pattern: `*` there is INVALID_TOPIC (SPEC 3).
-    return [subtreePattern(asGatewayError(() => parseTopic(decoded)))];
+    return [subtreePattern(parseClientInput(() => parseTopic(decoded)))];
   }
   if (q.topics.length === 0) {
     throw new GatewayError(
@@ -74,7 +73,7 @@ function parsePatterns(q: SubscriptionQuery): Pattern[] {
   // once per pattern and returns it once per event. Identical patterns are kept once here.
   const bySource = new Map<string, Pattern>();
   for (const raw of q.topics) {
-    const pattern = asGatewayError(() => parsePattern(raw));
+    const pattern = parseClientInput(() => parsePattern(raw));
     bySource.set(pattern.source, pattern);
   }
   return [...bySource.values()];
@@ -114,17 +113,5 @@ function safeDecode(raw: string): string | undefined {
     return decodeURIComponent(raw);
   } catch {
     return undefined;
-  }
-}
-
-/** Protocol errors become 400s with the same code and message. */
-function asGatewayError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ProtocolError && err.code === 'INVALID_TOPIC') {
-      throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
-    }
-    throw err;
   }
 }

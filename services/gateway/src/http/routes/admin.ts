@@ -3,10 +3,10 @@
  * JSON stats and presence views.
  */
 import Router from '@koa/router';
-import { overlaps, parsePattern, ProtocolError } from '@ssehub/protocol';
+import { overlaps, parsePattern } from '@ssehub/protocol';
 import type { Registry } from 'prom-client';
 import type { Broker, ReplicaStats } from '../../broker/broker.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, parseClientInput } from '../../errors.js';
 import type { Readiness } from '../../lifecycle/readiness.js';
 import type { ReplicaStatsCollector } from '../../observability/replica-stats.js';
 import type { ConnectionRegistry } from '../../stream/connection-registry.js';
@@ -63,14 +63,7 @@ export function adminRouter(deps: AdminRouteDeps): Router {
     if (Array.isArray(raw))
       throw new GatewayError('INVALID_TOPIC', 'Give one topic pattern: ?topic=<pattern>.');
     // No `topic` at all asks about everyone; an empty one is an invalid pattern like any other.
-    let pattern;
-    try {
-      pattern = parsePattern(raw ?? '**');
-    } catch (err) {
-      if (err instanceof ProtocolError)
-        throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
-      throw err;
-    }
+    const pattern = parseClientInput(() => parsePattern(raw ?? '**'));
     // This replica's own entries live; the others' as they last reported them.
     const own = { replica: deps.stats.replicaId, entries: deps.connections.presence() };
     const others = (await deps.broker.registry.presence()).filter((r) => r.replica !== own.replica);

@@ -4,9 +4,9 @@
  * (gated by the JWT `publish` claim, or PLAYGROUND=1 with auth off); only the access check differs.
  */
 import type Koa from 'koa';
-import { ProtocolError, parseTopic } from '@ssehub/protocol';
+import { parseTopic } from '@ssehub/protocol';
 import type { Broker, PublishInput } from '../../broker/broker.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, parseClientInput } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import {
   parseJsonPublish,
@@ -114,13 +114,7 @@ function decodeTopic(raw: string): string {
   } catch {
     throw new GatewayError('INVALID_TOPIC', 'The topic in the path is not valid percent-encoding.');
   }
-  try {
-    return parseTopic(decoded);
-  } catch (err) {
-    if (err instanceof ProtocolError)
-      throw new GatewayError('INVALID_TOPIC', err.message, { cause: err });
-    throw err;
-  }
+  return parseClientInput(() => parseTopic(decoded));
 }
 
 /** `application/json`, or any `+json` type; no content type at all is read as JSON too. */
