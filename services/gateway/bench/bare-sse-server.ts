@@ -9,7 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** The head the gateway sends on HTTP/1.1 (src/http/sse-response.ts). */
+/** The head the gateway sends on HTTP/1.1 (src/sse/sse-response.ts). */
 const SSE_HEAD = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',

@@ -17,7 +17,7 @@ import { createAdminApp } from './http/admin-app.js';
 import { cors } from './http/middleware/cors.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { createPublicApp } from './http/public-app.js';
-import { adminPublishAccess, publicPublishAccess } from './http/publish-access.js';
+import { adminPublishAccess, publicPublishAccess } from './publish/publish-access.js';
 import { adminRouter } from './http/routes/admin.js';
 import { playgroundRoute } from './http/routes/playground.js';
 import { publishRoute } from './http/routes/publish.js';
@@ -27,12 +27,13 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { ReplicaStatsCollector } from './observability/replica-stats.js';
 import { validateEvent } from './publish/publish-request.js';
-import { ConnectionLimits } from './stream/connection-limits.js';
-import { ConnectionRegistry } from './stream/connection-registry.js';
-import { Dispatcher } from './stream/dispatcher.js';
-import { Maintenance } from './stream/maintenance.js';
-import { PageReader } from './stream/page-reader.js';
-import { StreamOpener } from './stream/stream-opener.js';
+import { createBrokerSink } from './fanout/broker-sink.js';
+import { ConnectionRegistry } from './fanout/connection-registry.js';
+import { Dispatcher } from './fanout/dispatcher.js';
+import { Maintenance } from './fanout/maintenance.js';
+import { ConnectionLimits } from './sse/connection-limits.js';
+import { PageReader } from './sse/page-reader.js';
+import { StreamOpener } from './sse/stream-opener.js';
 
 /** Events per history read during replay: large enough to amortise a Redis round trip, small enough to pace. */
 const REPLAY_PAGE_SIZE = 200;
@@ -133,28 +134,7 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
   }
 
   const started = (async () => {
-    const sink = {
-      onEvent: (event: Parameters<Dispatcher['onEvent']>[0]) => {
-        dispatcher.onEvent(event);
-      },
-      onUp: () => {
-        log.info({ broker: broker.kind }, 'broker connection up');
-      },
-      onDown: () => {
-        log.warn(
-          { broker: broker.kind },
-          'broker connection down; new streams are turned away until it is back',
-        );
-      },
-      onGap: (shard: number) => {
-        log.warn(
-          { shard },
-          'events may have been missed on a shard; closing its streams so clients resume',
-        );
-        registry.closeShard(shard, 'broker_gap');
-      },
-    };
-    await broker.start(sink);
+    await broker.start(createBrokerSink({ broker, dispatcher, registry, log }));
     // The watermarks start at a sync point, never at a bare head: an event between a head read
     // and a relay outage would otherwise sit below the watermark, and its backfill be dropped.
     for (let shard = 0; shard < broker.shardCount; shard++) {

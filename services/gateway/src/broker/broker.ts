@@ -56,7 +56,7 @@ export type HistoryPage =
       readonly done: boolean;
       /**
        * The shard's newest position when the page was read. Lets one page serve several
-       * resuming connections (stream/page-reader.ts); a broker that leaves it out shares none.
+       * resuming connections (sse/page-reader.ts); a broker that leaves it out shares none.
        */
       readonly newest?: Cursor;
     }

@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Broker, ReplicaStats } from '../broker/broker.js';
-import type { ConnectionRegistry } from '../stream/connection-registry.js';
-import type { Dispatcher } from '../stream/dispatcher.js';
+import type { ConnectionRegistry } from '../fanout/connection-registry.js';
+import type { Dispatcher } from '../fanout/dispatcher.js';
 import type { Metrics } from './metrics.js';
 
 /** Rates are averaged over this many one-second samples. */

@@ -11,7 +11,7 @@ import {
   type Pattern,
 } from '@ssehub/protocol';
 import { GatewayError, parseClientInput } from '../../errors.js';
-import type { StreamStart } from '../../stream/stream-opener.js';
+import type { StreamStart } from '../../sse/stream-opener.js';
 
 /** SPEC 3: 1 to 32 patterns per connection. */
 export const MAX_PATTERNS = 32;

@@ -9,7 +9,7 @@ import type { Broker, ReplicaStats } from '../../broker/broker.js';
 import { GatewayError, parseClientInput } from '../../errors.js';
 import type { Readiness } from '../../lifecycle/readiness.js';
 import type { ReplicaStatsCollector } from '../../observability/replica-stats.js';
-import type { ConnectionRegistry } from '../../stream/connection-registry.js';
+import type { ConnectionRegistry } from '../../fanout/connection-registry.js';
 
 export interface AdminRouteDeps {
   readonly readiness: Readiness;

@@ -14,7 +14,7 @@ import {
   validateKey,
   type PublishLimits,
 } from '../../publish/publish-request.js';
-import { readTextBody } from '../request/read-body.js';
+import { readTextBody } from '../../publish/read-body.js';
 
 /** Decides who may publish; throws 401/403 GatewayErrors. */
 export interface PublishAccess {

@@ -10,9 +10,9 @@ import type { Broker } from '../../broker/broker.js';
 import { GatewayError, toGatewayError, type ErrorCode } from '../../errors.js';
 import type { Readiness } from '../../lifecycle/readiness.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { ConnectionLimits } from '../../stream/connection-limits.js';
-import type { SseResponse } from '../../stream/sse-connection.js';
-import type { StreamOpener } from '../../stream/stream-opener.js';
+import type { ConnectionLimits } from '../../sse/connection-limits.js';
+import type { SseResponse } from '../../sse/sse-connection.js';
+import type { StreamOpener } from '../../sse/stream-opener.js';
 import { clientAddress } from '../request/client-address.js';
 import {
   parseSubscription,
@@ -25,7 +25,7 @@ import {
   sseHeaders,
   wantsEventStream,
   writeNotReady,
-} from '../sse-response.js';
+} from '../../sse/sse-response.js';
 
 export interface SubscribeRouteDeps {
   readonly readiness: Readiness;

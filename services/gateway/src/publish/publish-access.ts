@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type { Authenticator } from '../auth/authenticator.js';
 import { GatewayError } from '../errors.js';
-import type { PublishAccess, PublishGrant } from './routes/publish.js';
+import type { PublishAccess, PublishGrant } from '../http/routes/publish.js';
 
 const ANY_TOPIC: PublishGrant = { check: () => undefined };
 

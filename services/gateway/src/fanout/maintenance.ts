@@ -8,7 +8,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { SseConnection } from './sse-connection.js';
+import type { SseConnection } from '../sse/sse-connection.js';
 
 export interface MaintenanceOptions {
   /** Idle time after which a stream gets a heartbeat, in ms (`HEARTBEAT_MS`). */

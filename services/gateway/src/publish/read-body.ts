@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
-import { GatewayError } from '../../errors.js';
+import { GatewayError } from '../errors.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

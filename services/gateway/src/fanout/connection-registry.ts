@@ -3,8 +3,8 @@
  * and where stats and presence come from.
  */
 import type { PresenceEntry } from '../broker/broker.js';
-import type { SseConnection } from './sse-connection.js';
-import type { CloseReason } from './close-reason.js';
+import type { SseConnection } from '../sse/sse-connection.js';
+import type { CloseReason } from '../sse/close-reason.js';
 
 export class ConnectionRegistry {
   readonly #connections = new Set<SseConnection>();

@@ -15,7 +15,7 @@ import {
 } from '@ssehub/protocol';
 import type { BrokerEvent } from '../broker/broker.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { SseConnection } from './sse-connection.js';
+import type { SseConnection } from '../sse/sse-connection.js';
 
 export class Dispatcher {
   readonly #matcher = new PatternMatcher<SseConnection>();
