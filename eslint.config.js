@@ -1,5 +1,7 @@
 // Type-aware lint for every package (STYLE.md A18): rules that catch real server bugs.
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -51,6 +53,20 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // No import cycle in any package's source: a cycle means two modules own one idea, and
+    // under ESM it shows up as a binding read before it is initialised. Tests may import freely.
+    files: ['**/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // The dependencies are parsed as TypeScript too, or the rule cannot follow them.
+      'import-x/parsers': importX.flatConfigs.typescript.settings['import-x/parsers'],
+      'import-x/extensions': importX.flatConfigs.typescript.settings['import-x/extensions'],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: true })],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
   },
   {
     // Only config.ts (and the process entry point) may read the environment (STYLE.md A12).
