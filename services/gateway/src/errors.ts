@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   BROKER_UNAVAILABLE: 503,
 } as const;
 
+/** A SPEC error code (SPEC 3 and 7), the `code` of every error body the gateway answers with. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export interface GatewayErrorOptions extends ErrorOptions {
@@ -37,10 +38,19 @@ export interface GatewayErrorOptions extends ErrorOptions {
   readonly ids?: readonly (string | null)[];
 }
 
+/**
+ * An error the gateway answers with: a SPEC {@link ErrorCode}, the HTTP status it maps to
+ * ({@link ERROR_STATUS}), and whether the message may be shown to the client.
+ *
+ * @example
+ * throw new GatewayError('INVALID_BODY', 'The "data" field is missing.');
+ */
 export class GatewayError extends Error {
+  /** The HTTP status of {@link GatewayError.code}, from {@link ERROR_STATUS}. */
   readonly status: number;
   /** True for 4xx: the message is written for the client. 5xx messages stay in the logs. */
   readonly expose: boolean;
+  /** For a partly stored batch: per event, its id or null (see {@link GatewayErrorOptions.ids}). */
   readonly ids: readonly (string | null)[] | undefined;
 
   constructor(

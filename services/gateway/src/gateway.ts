@@ -51,6 +51,7 @@ export interface GatewayInjections {
   readonly authenticator?: Authenticator;
 }
 
+/** Options of {@link Gateway.publish}. */
 export interface PublishOptions {
   /** Event name; unnamed events fire `message` in the browser. */
   readonly event?: string;
@@ -58,19 +59,29 @@ export interface PublishOptions {
   readonly idempotencyKey?: string;
 }
 
+/** What {@link Gateway.stats} returns: this replica, and every live replica cluster-wide (this one included). */
 export interface StatsView {
   readonly replica: ReplicaStats;
   readonly replicas: ReplicaStats[];
 }
 
+/** Options of {@link Gateway.middleware}. */
 export interface MiddlewareOptions {
-  /** Path prefix the routes are mounted under, e.g. `/events` serves `/events/subscribe/…`. @defaultValue '' */
+  /** Path prefix the routes are mounted under, e.g. `/events` serves `/events/subscribe/…`. @defaultValue `''` (the root) */
   readonly prefix?: string;
 }
 
+/**
+ * A running gateway, as {@link createGateway} returns it. It serves nothing by itself: mount
+ * {@link Gateway.callback} and {@link Gateway.adminCallback} on servers of your own, or
+ * {@link Gateway.middleware} in a Koa app, then {@link Gateway.close} it when done.
+ */
 export interface Gateway {
+  /** The resolved settings: the options given, then the environment, then the defaults. */
   readonly config: GatewayConfig;
+  /** The pino logger it logs to (the injected one, or one built from `logLevel`). */
   readonly log: Logger;
+  /** Its Prometheus metrics (served on the admin port at `/metrics`). */
   readonly metrics: Metrics;
   /** Resolves once the broker has been reached (the gateway is ready); rejects if it cannot be. */
   ready(): Promise<void>;
@@ -90,6 +101,26 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Builds a gateway: resolves the settings, opens the broker they select (embedded, or Redis
+ * standalone, Sentinel or Cluster), and starts it in the background; {@link Gateway.ready}
+ * resolves once the broker has been reached. No module-level state, so two gateways can run in
+ * one process. `main.ts`, the standalone service, is built on this same function.
+ *
+ * @param options - Settings (camelCase names of the variables in docs/configuration.md; each
+ *   falls back to its environment variable, then its default), plus optional injections
+ *   ({@link GatewayInjections}). Default: `{}`, every setting from the environment.
+ * @throws `ConfigError` listing every bad setting at once.
+ * @example
+ * import { createServer } from 'node:http';
+ * import { createGateway } from '@ssehub/gateway';
+ *
+ * const gateway = createGateway({ redisUrl: 'redis://127.0.0.1:6379' });
+ * createServer(gateway.callback()).listen(8080);
+ * createServer(gateway.adminCallback()).listen(8081);
+ * await gateway.ready();
+ * await gateway.publish('pets/dogs', { name: 'Rex' });
+ */
 export function createGateway(options: GatewayOptions & GatewayInjections = {}): Gateway {
   const config = resolveConfig(pickSettings(options));
   const log = options.logger ?? createLogger({ level: config.logLevel });

@@ -23,6 +23,11 @@ export interface Credentials {
   readonly accessToken: string | undefined;
 }
 
+/**
+ * Who is asking, and what they may do (SPEC 6): the gateway's one question to its auth policy.
+ * By default the open policy (no `AUTH_*` setting); a library user may pass their own
+ * (`createGateway({ authenticator })`).
+ */
 export interface Authenticator {
   /** True when tokens are checked at all (affects the public publish routes and CORS defaults). */
   readonly isEnabled: boolean;

@@ -141,6 +141,12 @@ export interface BrokerCounters {
   readonly breakerState: 0 | 1 | 2;
 }
 
+/**
+ * Where events are stored and relayed between replicas: the embedded broker (one process, no
+ * Redis) or the Redis broker. The gateway talks to no other store, and a library user may pass
+ * their own (`createGateway({ broker })`). The contract in this file's header (order per shard,
+ * positions never reused within an epoch) is what the fan-out relies on.
+ */
 export interface Broker {
   /** 'embedded' or 'redis', for logs and stats. */
   readonly kind: string;

@@ -25,12 +25,16 @@ import {
 } from './idempotency-cache.js';
 import { LocalRegistry } from './local-registry.js';
 
+/**
+ * Settings of the {@link EmbeddedBroker}. The gateway passes its own settings; the values it
+ * uses when none are set are given with each field.
+ */
 export interface EmbeddedBrokerOptions {
-  /** Events kept for resume; 0 turns history off. @defaultValue 10_000 */
+  /** Events kept for resume; 0 turns history off. The gateway passes `HISTORY_SIZE` (10000). */
   readonly historySize: number;
-  /** Events older than this are dropped, in ms. @defaultValue 3_600_000 */
+  /** Events older than this are dropped, in ms. The gateway passes `HISTORY_TTL_MS` (3600000). */
   readonly historyTtlMs: number;
-  /** How long an idempotency key is remembered, in ms. @defaultValue 300_000 */
+  /** How long an idempotency key is remembered, in ms. The gateway passes `IDEMPOTENCY_TTL_MS` (300000). */
   readonly idempotencyTtlMs: number;
   /** Clock, in ms since the Unix epoch; tests may pass a fake one. @defaultValue Date.now */
   readonly now?: () => number;
@@ -40,6 +44,14 @@ export interface EmbeddedBrokerOptions {
 
 const NO_INTEREST: Interest = { release: () => undefined };
 
+/**
+ * The broker of a single replica: history in memory (a ring per shard, one shard), publishes
+ * handed to the fan-out synchronously, no Redis. What `pnpm start` runs; state is lost when the
+ * process ends, so it is for development, tests and one-replica deployments.
+ *
+ * @example
+ * const gateway = createGateway({ broker: new EmbeddedBroker({ historySize: 100, historyTtlMs: 60_000, idempotencyTtlMs: 60_000 }) });
+ */
 export class EmbeddedBroker implements Broker {
   readonly kind = 'embedded';
   readonly shardCount = 1;

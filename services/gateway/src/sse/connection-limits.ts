@@ -3,11 +3,11 @@
  * given back exactly once when it closes, so counts cannot drift.
  */
 export interface ConnectionLimitsOptions {
-  /** Streams on this replica. @defaultValue 50_000 */
+  /** Streams on this replica (`MAX_CONNECTIONS`, 50000 when unset). */
   readonly maxConnections: number;
-  /** Streams per client address. @defaultValue 1_000 */
+  /** Streams per client address (`MAX_CONNECTIONS_PER_IP`, 1000 when unset). */
   readonly maxConnectionsPerIp: number;
-  /** Streams per authenticated subject. @defaultValue 100 */
+  /** Streams per authenticated subject (`MAX_CONNECTIONS_PER_SUBJECT`, 100 when unset). */
   readonly maxConnectionsPerSubject: number;
 }
 

@@ -53,11 +53,11 @@ export interface StreamOpenerOptions {
   readonly maxBufferedBytes: number;
   /** Streams older than this (plus up to 20% jitter) are closed, in ms; 0 = never (`MAX_CONNECTION_AGE_MS`). */
   readonly maxConnectionAgeMs: number;
-  /** Events per history read. @defaultValue 200 */
+  /** Events per history read; the gateway passes 200. */
   readonly replayPageSize: number;
   /**
    * A replaying client that takes no bytes for this long is closed as a slow consumer, in ms.
-   * @defaultValue twice `HEARTBEAT_MS`, at least 5000
+   * The gateway passes twice `HEARTBEAT_MS`, at least 5000.
    */
   readonly replayStallMs: number;
 }
