@@ -36,6 +36,12 @@
  * - While live, a PING every {@link PROBE_INTERVAL_MS} checks the connection still answers, so a
  *   black-holed path (no reset, packets dropped) is noticed and the connection replaced; each
  *   probe also reads the shards' heads, which recreates a meta hash Redis lost.
+ *
+ * Why one file past 400 lines: the rules above hold only together (the generation, the held
+ * messages and the positions are read and written by every step), and this class is their one
+ * owner. Split by step, each part would need the others' state, and the ordering between them,
+ * which is what makes delivery exact, would live nowhere. The pure parts are elsewhere
+ * (`relay-subscriber.ts`, `channel-cover.ts`, `../relay-skips.ts`, the scripts' codecs).
  */
 import {
   comparePositions,
