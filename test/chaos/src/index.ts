@@ -1,6 +1,5 @@
 /**
- * `@ssehub/chaos`: the fault-injection suite for ssehub's delivery promise (SPEC.md section 9,
- * DESIGN.md "Testing delivery: a nemesis and a checker").
+ * `@ssehub/chaos`: the fault-injection suite for ssehub's delivery promise (docs/reliability.md).
  *
  * @packageDocumentation
  */
@@ -13,7 +12,7 @@ export type {
   RepeatedEvent,
   SubscriberVerdict,
   Verdict,
-} from './checker.js';
+} from './verdict.js';
 export type {
   FaultRecord,
   Frame,

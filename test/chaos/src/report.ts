@@ -3,7 +3,7 @@
  * publish outcomes, the delivery counts and every violation kind, and for the first lost events
  * their times next to the faults around them.
  */
-import type { Verdict } from './checker.js';
+import type { Verdict } from './verdict.js';
 import type { FaultRecord, History } from './history.js';
 
 /** Options of {@link formatSummary}. */
