@@ -12,7 +12,7 @@ import type { Broker, ReplicaStats } from './broker/broker.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { DeploymentMismatchError, RedisBroker } from './broker/redis/redis-broker.js';
 import type { RedisTopology } from './broker/redis/redis-connections.js';
-import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
+import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config/index.js';
 import { createAdminApp } from './http/admin-app.js';
 import { cors } from './http/middleware/cors.js';
 import { errorHandler } from './http/middleware/error-handler.js';

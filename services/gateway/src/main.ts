@@ -15,7 +15,7 @@ import {
   describeConfig,
   loadConfig,
   type GatewayConfig,
-} from './config.js';
+} from './config/index.js';
 import { DeploymentMismatchError } from './broker/redis/redis-broker.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';

@@ -19,7 +19,7 @@
  * subscribed channels), so an event only passes through the node that owns its shard.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisNode } from '../../config.js';
+import type { RedisNode } from '../../config/index.js';
 
 /** Where Redis is. */
 export type RedisTopology =
