@@ -18,6 +18,7 @@
  * - settings.ts: the table, and the names derived from its keys;
  * - sources.ts: the environment and flags (`loadConfig`), library options (`resolveConfig`);
  * - resolve.ts: defaults, rules between settings, the frozen result;
+ * - broker.ts: the broker topology the settings select;
  * - help.ts, describe.ts: `--help` and the startup log line.
  */
 export {
@@ -25,6 +26,8 @@ export {
   HelpRequested,
   LOG_LEVELS,
   type AuthConfig,
+  type BrokerConfig,
+  type BrokerKind,
   type GatewayConfig,
   type GatewayOptions,
   type LogLevel,
@@ -33,3 +36,4 @@ export {
 export { loadConfig, resolveConfig } from './sources.js';
 export { configHelp } from './help.js';
 export { describeConfig } from './describe.js';
+export { brokerOf, type BrokerSettings } from './broker.js';

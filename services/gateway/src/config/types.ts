@@ -33,6 +33,36 @@ export type AuthConfig =
   | { readonly kind: 'jwks'; readonly url: string };
 
 /**
+ * Which broker the settings select (SPEC.md 9), derived from the `REDIS_*` settings by
+ * `brokerOf` so the gateway, the startup log and the tests read the topology from one place. At
+ * most one of `REDIS_URL`, `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES` is set (a rule of
+ * `resolveConfig`); none means the embedded broker.
+ */
+export type BrokerConfig =
+  /** In-memory broker of this process: single replica only. */
+  | { readonly kind: 'embedded' }
+  | {
+      readonly kind: 'standalone';
+      /** `redis://` or `rediss://` URL of one Redis server (`REDIS_URL`). */
+      readonly url: string;
+    }
+  | {
+      readonly kind: 'sentinel';
+      /** Sentinel nodes to ask for the master, at least one (`REDIS_SENTINELS`). */
+      readonly sentinels: readonly RedisNode[];
+      /** Name of the monitored master (`REDIS_SENTINEL_NAME`). */
+      readonly name: string;
+    }
+  | {
+      readonly kind: 'cluster';
+      /** Seed nodes of the Redis Cluster, at least one (`REDIS_CLUSTER_NODES`). */
+      readonly nodes: readonly RedisNode[];
+    };
+
+/** One of the kinds of {@link BrokerConfig}: `embedded`, `standalone`, `sentinel` or `cluster`. */
+export type BrokerKind = BrokerConfig['kind'];
+
+/**
  * Fully resolved gateway settings: every default applied, every rule checked, deeply frozen.
  * Built by `loadConfig` (environment and flags) or `resolveConfig` (library options).
  */
