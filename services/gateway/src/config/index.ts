@@ -20,6 +20,7 @@
  * - resolve.ts: defaults, rules between settings, the frozen result;
  * - broker.ts: the broker topology the settings select;
  * - help.ts, describe.ts: `--help` and the startup log line.
+ * - configuration-doc.ts: docs/configuration.md, from the table and configuration.template.md.
  */
 export {
   ConfigError,
