@@ -3,6 +3,7 @@
  * help text, and the names derived from its key (`heartbeatMs` ⇄ `HEARTBEAT_MS` ⇄
  * `--heartbeat-ms`). `--help` and docs/configuration.md are both rendered from it.
  */
+import { MAX_SHARDS } from '@ssehub/protocol';
 import { LOG_LEVELS, type GatewayConfig } from './types.js';
 import {
   boolean,
@@ -143,7 +144,8 @@ export const SETTINGS: SettingTable = {
   },
   redisShards: {
     group: 'Broker',
-    kind: integer(1, 16, '<count>'),
+    // The protocol's limit (an event id holds one cursor per shard); the doc's "1 to 16" follows it.
+    kind: integer(1, MAX_SHARDS, '<count>'),
     default: { value: 1 },
     doc: 'History and pub/sub shards, 1 to 16; fixed for the life of a deployment.',
   },
