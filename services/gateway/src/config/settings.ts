@@ -32,6 +32,7 @@ export type FlatConfig = Omit<GatewayConfig, 'auth'> & {
   readonly authJwksUrl: string | undefined;
 };
 
+/** A setting's name in the table: its camelCase option (`heartbeatMs`). */
 export type SettingKey = keyof FlatConfig;
 
 /** Reads the resolved value of another setting, for defaults that depend on one. */
@@ -45,6 +46,7 @@ type Default<T> =
 export type Group =
   'Listeners' | 'Broker' | 'Events and history' | 'Auth and CORS' | 'Limits' | 'Process';
 
+/** One row of the table: how a setting is checked, what it defaults to, and its help text. */
 export interface Setting<T> {
   readonly group: Group;
   /** For an optional setting, a kind of the defined values: `Kind` is covariant. */
