@@ -93,45 +93,28 @@ export function build(
   );
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const config: GatewayConfig = {
-    host: resolve('host'),
-    port: resolve('port'),
-    adminHost: resolve('adminHost'),
-    adminPort: resolve('adminPort'),
-    tlsCert: resolve('tlsCert'),
-    tlsKey: resolve('tlsKey'),
-    keepAliveTimeoutMs: resolve('keepAliveTimeoutMs'),
-    redisUrl: resolve('redisUrl'),
-    redisSentinels: resolve('redisSentinels'),
-    redisSentinelName: resolve('redisSentinelName'),
-    redisClusterNodes: resolve('redisClusterNodes'),
-    redisPrefix: resolve('redisPrefix'),
-    redisShards: resolve('redisShards'),
-    heartbeatMs: resolve('heartbeatMs'),
-    historySize: resolve('historySize'),
-    historyTtlMs: resolve('historyTtlMs'),
-    maxEventBytes: resolve('maxEventBytes'),
-    maxBodyBytes: resolve('maxBodyBytes'),
-    idempotencyTtlMs: resolve('idempotencyTtlMs'),
-    auth: authOf(resolve),
-    authJwtAudience: resolve('authJwtAudience'),
-    authJwtIssuer: resolve('authJwtIssuer'),
-    publicTopics: resolve('publicTopics'),
-    corsOrigins: resolve('corsOrigins'),
-    adminToken: resolve('adminToken'),
-    maxConnections: resolve('maxConnections'),
-    maxConnectionsPerIp: resolve('maxConnectionsPerIp'),
-    maxConnectionsPerSubject: resolve('maxConnectionsPerSubject'),
-    trustProxy: resolve('trustProxy'),
-    maxBufferedBytes: resolve('maxBufferedBytes'),
-    maxTotalBufferedBytes: resolve('maxTotalBufferedBytes'),
-    maxConnectionAgeMs: resolve('maxConnectionAgeMs'),
-    shutdownGraceMs: resolve('shutdownGraceMs'),
-    logLevel: resolve('logLevel'),
-    playground: resolve('playground'),
-    nodeEnv: resolve('nodeEnv'),
-  };
-  return deepFreeze(config);
+  return deepFreeze(configOf(resolve));
+}
+
+/** The table's three auth variables: one `auth` field of {@link GatewayConfig}, not three. */
+const AUTH_VARIABLES: ReadonlySet<SettingKey> = new Set([
+  'authJwtSecret',
+  'authJwtPublicKey',
+  'authJwksUrl',
+]);
+
+/**
+ * Every setting's resolved value under its key, in table order, with `auth` built from the auth
+ * variables where the first of them stands (the order the settings log line shows).
+ */
+function configOf(resolve: Resolve): GatewayConfig {
+  const entries = SETTING_KEYS.flatMap((key): [string, unknown][] => {
+    if (key === 'authJwtSecret') return [['auth', authOf(resolve)]];
+    return AUTH_VARIABLES.has(key) ? [] : [[key, resolve(key)]];
+  });
+  // fromEntries cannot type its result by key. Every key of GatewayConfig is written: SETTINGS
+  // is typed to have every key of FlatConfig, which is GatewayConfig with auth as its variables.
+  return Object.fromEntries(entries) as unknown as GatewayConfig;
 }
 
 function authOf(resolve: Resolve): AuthConfig {
