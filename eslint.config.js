@@ -69,9 +69,9 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'error' },
   },
   {
-    // Only config.ts (and the process entry point) may read the environment (STYLE.md A12).
+    // Only config/ (and the process entry point) may read the environment (STYLE.md A12).
     files: ['services/gateway/src/**/*.ts'],
-    ignores: ['services/gateway/src/config.ts', 'services/gateway/src/main.ts'],
+    ignores: ['services/gateway/src/config/**/*.ts', 'services/gateway/src/main.ts'],
     rules: {
       'no-restricted-properties': [
         'error',

@@ -147,7 +147,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
 
   it('gives the gateway only settings it reads', async () => {
     const { loadConfig } = await import('@ssehub/gateway');
-    // Every setting's variable is its camelCase name in upper snake case (config.ts envName);
+    // Every setting's variable is its camelCase name in upper snake case (config/settings.ts envName);
     // `auth` is the one setting fed by three variables.
     const known = new Set(
       Object.keys(loadConfig({}))

@@ -41,7 +41,7 @@ export const GATEWAY = {
   redisSecret: { name: 'ssehub-redis', key: 'url' },
 } as const;
 
-/** The gateway's own defaults (services/gateway/src/config.ts) for settings left unset. */
+/** The gateway's own defaults (services/gateway/src/config/settings.ts) for settings left unset. */
 const GATEWAY_DEFAULTS = {
   PORT: 8080,
   ADMIN_PORT: 9090,

@@ -7,8 +7,8 @@ import {
   describeConfig,
   loadConfig,
   resolveConfig,
-} from './config.js';
-import type { AuthConfig, GatewayConfig, GatewayOptions } from './config.js';
+} from './config/index.js';
+import type { AuthConfig, GatewayConfig, GatewayOptions } from './config/index.js';
 
 /** The ConfigError that `fn` throws; fails the test if it throws nothing or something else. */
 function configErrorOf(fn: () => unknown): ConfigError {

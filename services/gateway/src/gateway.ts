@@ -11,8 +11,12 @@ import { openAuthenticator, type Authenticator } from './auth/authenticator.js';
 import type { Broker, ReplicaStats } from './broker/broker.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { DeploymentMismatchError, RedisBroker } from './broker/redis/redis-broker.js';
-import type { RedisTopology } from './broker/redis/redis-connections.js';
-import { resolveConfig, type GatewayConfig, type GatewayOptions } from './config.js';
+import {
+  brokerOf,
+  resolveConfig,
+  type GatewayConfig,
+  type GatewayOptions,
+} from './config/index.js';
 import { createAdminApp } from './http/admin-app.js';
 import { cors } from './http/middleware/cors.js';
 import { errorHandler } from './http/middleware/error-handler.js';
@@ -277,15 +281,8 @@ export function createGateway(options: GatewayOptions & GatewayInjections = {}):
 }
 
 function createBroker(config: GatewayConfig, log: Logger): Broker {
-  const topology: RedisTopology | undefined =
-    config.redisClusterNodes !== undefined
-      ? { kind: 'cluster', nodes: config.redisClusterNodes }
-      : config.redisSentinels !== undefined && config.redisSentinelName !== undefined
-        ? { kind: 'sentinel', sentinels: config.redisSentinels, name: config.redisSentinelName }
-        : config.redisUrl !== undefined
-          ? { kind: 'standalone', url: config.redisUrl }
-          : undefined;
-  if (topology !== undefined) {
+  const topology = brokerOf(config);
+  if (topology.kind !== 'embedded') {
     return new RedisBroker({
       topology,
       prefix: config.redisPrefix,

@@ -10,8 +10,8 @@ export type {
   RequestHandler,
   StatsView,
 } from './gateway.js';
-export { ConfigError, loadConfig, resolveConfig } from './config.js';
-export type { GatewayConfig, GatewayOptions } from './config.js';
+export { ConfigError, loadConfig, resolveConfig } from './config/index.js';
+export type { GatewayConfig, GatewayOptions } from './config/index.js';
 export { GatewayError, ERROR_STATUS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type {

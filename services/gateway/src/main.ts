@@ -15,9 +15,10 @@ import {
   describeConfig,
   loadConfig,
   type GatewayConfig,
-} from './config.js';
+} from './config/index.js';
 import { DeploymentMismatchError } from './broker/redis/redis-broker.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { listeningLog } from './lifecycle/listening-log.js';
 import { createLogger } from './observability/logger.js';
 
 type AnyServer = http.Server | http2.Http2SecureServer;
@@ -155,21 +156,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  const scheme = config.tlsCert === undefined ? 'http' : 'https';
-  const shown = (a: AddressInfo): string =>
-    a.address === '0.0.0.0' || a.address === '::' ? 'localhost' : a.address;
-  const subscribeUrl = `${scheme}://${shown(publicAddress)}:${publicAddress.port}`;
-  const adminUrl = `http://${shown(adminAddress)}:${adminAddress.port}`;
-  log.info(
-    {
-      public: subscribeUrl,
-      admin: adminUrl,
-      broker: config.redisUrl === undefined ? 'embedded' : 'redis',
-    },
-    `ssehub gateway listening. Try it:\n` +
-      `  curl -N ${subscribeUrl}/subscribe/pets\n` +
-      `  curl -X POST '${adminUrl}/publish/pets/dogs?event=new-dog' -d Corgi`,
-  );
+  // Names the broker kind the settings select (embedded, standalone, sentinel, cluster).
+  const listening = listeningLog(config, publicAddress, adminAddress);
+  log.info(listening.fields, listening.message);
 }
 
 void main();

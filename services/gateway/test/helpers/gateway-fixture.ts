@@ -16,6 +16,7 @@ import {
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { RedisBroker } from '../../src/broker/redis/redis-broker.js';
+import { brokerOf, resolveConfig } from '../../src/config/index.js';
 import { FakeBroker } from './fake-broker.js';
 
 const ALL_BROKER_KINDS = ['embedded', 'fake', 'redis'] as const;
@@ -51,28 +52,27 @@ export interface StartOptions
   readonly broker?: Broker;
 }
 
+/**
+ * The broker of `kind` for these settings. The settings are resolved as `createGateway` resolves
+ * them, so the defaults and the Redis topology come from the config, not from a copy here; with
+ * no `REDIS_*` server setting the Redis kind uses the shared test Redis.
+ */
 export function createBroker(kind: BrokerKind, options: GatewayOptions = {}): Broker {
+  const config = resolveConfig(options);
   const settings = {
-    historySize: options.historySize ?? 10_000,
-    historyTtlMs: options.historyTtlMs ?? 3_600_000,
-    idempotencyTtlMs: options.idempotencyTtlMs ?? 300_000,
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtlMs,
+    idempotencyTtlMs: config.idempotencyTtlMs,
   };
   if (kind === 'redis') {
-    // A prefix of its own per gateway keeps tests on the shared Redis apart (bullmq's practice).
+    const topology = brokerOf(config);
     return new RedisBroker({
       topology:
-        options.redisClusterNodes !== undefined
-          ? { kind: 'cluster', nodes: options.redisClusterNodes }
-          : options.redisSentinels !== undefined
-            ? {
-                kind: 'sentinel',
-                sentinels: options.redisSentinels,
-                name: options.redisSentinelName ?? 'mymaster',
-              }
-            : { kind: 'standalone', url: options.redisUrl ?? inject('redisUrl') },
+        topology.kind === 'embedded' ? { kind: 'standalone', url: inject('redisUrl') } : topology,
+      // A prefix of its own per gateway keeps tests on the shared Redis apart (bullmq's practice).
       prefix: options.redisPrefix ?? `t${randomUUID().replaceAll('-', '')}`,
-      shards: options.redisShards ?? 1,
-      maxEventBytes: options.maxEventBytes ?? 65_536,
+      shards: config.redisShards,
+      maxEventBytes: config.maxEventBytes,
       log: pino({ level: 'silent' }),
       ...settings,
     });
@@ -91,9 +91,11 @@ function listen(server: http.Server): Promise<string> {
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<GatewayFixture> {
-  const { brokerKind = 'embedded', broker: given, ...settings } = options;
+  const { brokerKind = 'embedded', broker: given, ...rest } = options;
+  // The injections are not settings: resolveConfig would refuse them as unknown options.
+  const { authenticator: _authenticator, logger: _logger, ...settings } = rest;
   const broker = given ?? createBroker(brokerKind, settings);
-  const gateway = createGateway({ logLevel: 'silent', ...settings, broker });
+  const gateway = createGateway({ logLevel: 'silent', ...rest, broker });
   const publicHandler = gateway.callback();
   const adminHandler = gateway.adminCallback();
   const publicServer = http.createServer((req, res) => void publicHandler(req, res));

@@ -1,9 +1,10 @@
 /**
  * The standalone service (`node dist/main.js`, SPEC 10): settings from the environment and
  * flags, JSON log lines, the README example, SIGTERM and exit codes. Needs a build
- * (`npx tsc -p tsconfig.build.json`). Four processes in all: each costs about half a second.
+ * (`npx tsc -p tsconfig.build.json`). Five processes in all: each costs about half a second.
  */
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
 import { GatewayProcess, freePort, runGateway } from '../helpers/gateway-process.js';
 import { errorCode, request } from '../helpers/http-client.js';
 import { SseStream, subscribe } from '../helpers/sse-client.js';
@@ -107,6 +108,20 @@ describe('the ssehub-gateway process', () => {
     for (const s of streams) expect(s.headers['connection']).toBe('close');
     expect(proc.logLines().map((l) => l['msg'])).toContain('stopped');
     expect(result.stdout).not.toContain('do-not-log-me');
+  });
+
+  it('names the broker kind in the listening line: standalone with REDIS_URL, not embedded', async () => {
+    // Sentinel and Cluster are covered by listening-log.test.ts: one topology is enough to see
+    // that main.ts logs what the settings select.
+    await using proc = await GatewayProcess.start({
+      env: { REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `proc${randomUUID().slice(0, 8)}` },
+    });
+    const listening = await eventually(
+      () => proc.logLines().find((line) => typeof line['public'] === 'string'),
+      (line) => line !== undefined,
+      { what: 'the listening log line' },
+    );
+    expect(listening?.['broker']).toBe('standalone');
   });
 
   it('exits 1 on invalid settings with one message naming every bad setting', async () => {

@@ -19,27 +19,13 @@
  * subscribed channels), so an event only passes through the node that owns its shard.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisNode } from '../../config.js';
+import type { BrokerConfig } from '../../config/index.js';
 
-/** Where Redis is. */
-export type RedisTopology =
-  | {
-      readonly kind: 'standalone';
-      /** `redis://` or `rediss://` URL of one Redis server (`REDIS_URL`). */
-      readonly url: string;
-    }
-  | {
-      readonly kind: 'sentinel';
-      /** Sentinel nodes to ask for the master, at least one (`REDIS_SENTINELS`). */
-      readonly sentinels: readonly RedisNode[];
-      /** Name of the monitored master (`REDIS_SENTINEL_NAME`). */
-      readonly name: string;
-    }
-  | {
-      readonly kind: 'cluster';
-      /** Seed nodes of the Redis Cluster, at least one (`REDIS_CLUSTER_NODES`). */
-      readonly nodes: readonly RedisNode[];
-    };
+/**
+ * Where Redis is: the Redis kinds of the broker the settings select (`brokerOf`), so the
+ * topology has one definition.
+ */
+export type RedisTopology = Exclude<BrokerConfig, { readonly kind: 'embedded' }>;
 
 /** A client of either kind: one server (standalone, Sentinel) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
