@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redisCli } from './redis-sentinel.js';
 import { eventually } from './timing.js';
-import { waitForPort } from './redis-server.js';
+import { waitForPort } from '@ssehub/local-redis';
 
 const run = promisify(execFile);
 
