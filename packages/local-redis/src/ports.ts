@@ -2,6 +2,12 @@
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
+/** A server's address, the shape ioredis and the gateway's node-list settings take. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** A port nobody listens on right now: listen on port 0, read the number, close. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,4 +59,35 @@ export async function waitForPort(
       throw new Error(`${name} did not listen on ${port} in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** True when nothing listens on the loopback port: listening on it succeeds (and is closed again). */
+export function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/**
+ * `count` distinct ports for Redis Cluster nodes, drawn at random in 20000–29999 where both the
+ * port and its cluster bus port (port + 10000) are free: a free port from the OS could land above
+ * 55535, whose bus port does not exist. Rejects after `maxAttempts` draws (default 1000).
+ */
+export async function freeClusterPorts(count: number, maxAttempts = 1000): Promise<number[]> {
+  const ports: number[] = [];
+  for (let attempt = 0; ports.length < count && attempt < maxAttempts; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (ports.includes(port)) continue;
+    if ((await isFree(port)) && (await isFree(port + 10_000))) ports.push(port);
+  }
+  if (ports.length < count) throw new Error('no free ports for a Redis Cluster');
+  return ports;
 }

@@ -48,3 +48,8 @@ it('is not listening once stopped, and the port it had is free again', async () 
   expect(await isListening(port)).toBe(false);
   expect(typeof (await freePort())).toBe('number');
 });
+
+it('with waitForPing, resolves once the server answers commands', async () => {
+  server = await RedisServer.start({ appendOnly: true, waitForPing: true });
+  expect(await cli(server.url, 'PING')).toBe('PONG');
+});

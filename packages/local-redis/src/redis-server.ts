@@ -4,11 +4,14 @@
  * local stack. Started with no persistence unless asked, so a restart loses the data (the
  * `history_lost` case).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { spawnListening, stopProcess } from './child-process.js';
+import { sleep } from './eventually.js';
+import { freePort } from './ports.js';
+import { redisCliText } from './redis-cli.js';
 
 export interface RedisServerOptions {
   /**
@@ -29,8 +32,35 @@ export interface RedisServerOptions {
    * owner decides when it stops (the local stack stops it last). @defaultValue false
    */
   readonly detached?: boolean;
+  /** How long a start may take to listen (and to answer PING), in milliseconds. @defaultValue 10000 */
+  readonly startTimeoutMs?: number;
+  /**
+   * After it listens, wait until it answers PING too: a server loading a large append-only file
+   * listens but refuses commands with LOADING until it is done (the chaos harness's restarts).
+   * @defaultValue false
+   */
+  readonly waitForPing?: boolean;
 }
 
+/**
+ * The arguments every `redis-server` of the kit starts with: loopback only, data in `dir`, no RDB
+ * snapshots, and an append-only file fsynced on every write when `appendOnly` (else none).
+ */
+export function redisServerArgs(port: number, dir: string, appendOnly: boolean): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...(appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  ];
+}
+
+/** One `redis-server` process, restartable on its port. */
 export class RedisServer {
   #child: ChildProcess | undefined;
   readonly #dir: string;
@@ -44,6 +74,7 @@ export class RedisServer {
     this.#dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ssehub-redis-'));
   }
 
+  /** `redis://127.0.0.1:<port>`. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -53,6 +84,7 @@ export class RedisServer {
     return this.#child;
   }
 
+  /** Starts a server and resolves once it listens (and answers PING, with `waitForPing`). */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const server = new RedisServer(options.port ?? (await freePort()), options);
     await server.#spawn();
@@ -60,39 +92,43 @@ export class RedisServer {
   }
 
   async #spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.#dir];
-    args.push('--save', '');
-    args.push(
-      ...(this.options.appendOnly === true
-        ? ['--appendonly', 'yes', '--appendfsync', 'always']
-        : ['--appendonly', 'no']),
-    );
-    args.push(...(this.options.args ?? []));
-    const child = spawn('redis-server', args, {
+    const args = [
+      ...redisServerArgs(this.port, this.#dir, this.options.appendOnly ?? false),
+      ...(this.options.args ?? []),
+    ];
+    const timeoutMs = this.options.startTimeoutMs ?? 10_000;
+    const { child, listening } = spawnListening('redis-server', args, {
+      port: this.port,
       stdio: this.options.stdio ?? 'ignore',
       detached: this.options.detached ?? false,
+      timeoutMs,
+      installHint: 'apt-get install redis-server',
     });
+    // Set before the wait, so a kill() or stop() during a slow start reaches this process.
     this.#child = child;
-    // A missing binary surfaces as an 'error' event; waitForPort then sees no exit code, so
-    // turn it into a rejection here.
-    const failed = new Promise<never>((_, reject) => {
-      child.once('error', (err) => {
-        reject(
-          new Error(`could not start redis-server (apt-get install redis-server): ${err.message}`),
-        );
-      });
-    });
-    await Promise.race([waitForPort(this.port, child), failed]);
+    await listening;
+    if (this.options.waitForPing === true) await this.#waitForPong(timeoutMs);
+  }
+
+  async #waitForPong(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        if ((await redisCliText(this.port, ['PING'])).trim() === 'PONG') return;
+      } catch {
+        // Still loading.
+      }
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on ${this.port} did not answer PING`);
+      await sleep(50);
+    }
   }
 
   /** Kills the server at once (SIGKILL: no shutdown save). */
   async kill(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    if (child !== undefined) await stopProcess(child, 'SIGKILL');
   }
 
   /** Starts it again on the same port (and the same data directory, for append-only runs). */

@@ -12,11 +12,9 @@
  * BENCH_WARMUP_SECONDS (default 1), BENCH_INFLIGHT (batches in flight in (a) and (c), default 4),
  * BENCH_PAYLOAD_BYTES (default 100).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { RedisServer } from '@ssehub/local-redis';
 import { createPublisher, type PublishInput, type Publisher } from '../src/index.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
@@ -31,77 +29,6 @@ const TARGET_SINGLE = 15_000;
 
 /** A JSON object of about PAYLOAD_BYTES once serialized. */
 const DATA = { kind: 'tick', seq: 0, pad: 'x'.repeat(Math.max(0, PAYLOAD_BYTES - 30)) };
-
-/** A port nobody listens on right now: listen on port 0, read the number, close. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-/** Starts `redis-server` on a free loopback port with no persistence; resolves once it answers. */
-async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return { url, child };
-    } catch {
-      probe.disconnect();
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`redis-server did not answer on port ${port}`);
-      }
-      await sleep(50);
-    }
-  }
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /**
  * Runs `workers` loops of `step` (each resolving to the events it did) for `seconds`; returns
@@ -178,10 +105,12 @@ function format(n: number): string {
 }
 
 async function main(): Promise<void> {
-  const { url, child } = await startRedis();
+  // No persistence (the kit's default); waitForPing: measure only once it answers commands.
+  const redis = await RedisServer.start({ args: ['--loglevel', 'warning'], waitForPing: true });
+  const { url } = redis;
   // Ctrl-C or a kill must not leave redis-server behind.
   const onSignal = (signal: NodeJS.Signals): void => {
-    child.kill('SIGKILL');
+    redis.child?.kill('SIGKILL');
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -225,7 +154,7 @@ async function main(): Promise<void> {
   } finally {
     raw.disconnect();
     await publisher.close().catch(() => undefined);
-    await stopRedis(child);
+    await redis.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createPublisher, type PublisherError } from '../src/index.js';
-import { RedisServer } from './helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 
 let server: RedisServer;
 

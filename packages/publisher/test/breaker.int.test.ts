@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPublisher, PublisherError, type BreakerState } from '../src/index.js';
-import { RedisServer, freePort } from './helpers/redis-server.js';
+import { RedisServer, freePort } from '@ssehub/local-redis';
 import { Redis } from 'ioredis';
 
 let server: RedisServer;

@@ -23,6 +23,7 @@ import {
   positionToStreamId,
   streamKey,
 } from '@ssehub/protocol';
+import { collectOutput, type ProcessResult } from '@ssehub/local-redis';
 import { FakeGateway } from './helpers/fake-gateway.js';
 import { childEnv } from './helpers/env.js';
 
@@ -41,22 +42,21 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return childEnv(['REDIS_URL', 'REDIS_PREFIX', 'REDIS_SHARDS', 'SSEHUB_TOKEN']);
 }
 
-function start(
-  args: readonly string[],
-): ChildProcessWithoutNullStreams & { out: () => string; err: () => string } {
+function start(args: readonly string[]): ChildProcessWithoutNullStreams & {
+  out: () => string;
+  err: () => string;
+  exited: Promise<ProcessResult>;
+} {
   const child = spawn(process.execPath, [cli, ...args], { env: cleanEnv() });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return Object.assign(child, { out: () => stdout, err: () => stderr });
+  const { output, exited } = collectOutput(child);
+  return Object.assign(child, { out: () => output.stdout, err: () => output.stderr, exited });
 }
 
 async function run(args: readonly string[], stdin?: string): Promise<Run> {
   const child = start(args);
   if (stdin !== undefined) child.stdin.end(stdin);
-  // 'close' (not 'exit') comes after the last output.
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  // collectOutput waits for 'close' (not 'exit'), which comes after the last output.
+  const { code } = await child.exited;
   return { code, stdout: child.out(), stderr: child.err() };
 }
 

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { streamKey } from '@ssehub/protocol';
 import { createHttpPublisher, createPublisher, PublisherError } from '../src/index.js';
-import { RedisServer } from './helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 
 let server: RedisServer;
 

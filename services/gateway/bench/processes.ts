@@ -4,35 +4,35 @@
  * `redis-server` and free ports come from `@ssehub/local-redis`. Build the gateway first
  * (`npx tsc -p tsconfig.build.json`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@ssehub/local-redis';
+import {
+  freePort,
+  isRunning,
+  spawnNode as spawnKitNode,
+  stopProcess as stopKitProcess,
+} from '@ssehub/local-redis';
 
 /** The built entry point, seen from bench-dist/bench/. */
 export const MAIN_JS = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
 
+/** True once the process has exited or been killed. */
 export function exitedEarly(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
+  return !isRunning(child);
 }
 
-/** Sends `signal`, then SIGKILL if the process is still there after `graceMs`. */
-export async function stopProcess(
+/**
+ * Sends `signal`, then SIGKILL if the process is still there after `graceMs` (the kit's
+ * stopProcess, with the benches' gentler default of SIGTERM).
+ */
+export function stopProcess(
   child: ChildProcess,
   signal: NodeJS.Signals = 'SIGTERM',
   graceMs = 3000,
 ): Promise<void> {
-  if (exitedEarly(child)) return;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      resolve();
-    }),
-  );
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
+  return stopKitProcess(child, signal, graceMs);
 }
 
 /** The inspector's own lines on stderr (`--inspect`), not worth echoing. */
@@ -54,18 +54,16 @@ export function spawnNode(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
 ): NodeProcess {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnKitNode(args, { env });
   let output = '';
   const echo = (chunk: string): void => {
     output += chunk;
     for (const line of chunk.split('\n'))
       if (line !== '' && !INSPECTOR_NOISE.test(line)) process.stderr.write(`[${name}] ${line}\n`);
   };
-  child.stdout.setEncoding('utf8').on('data', echo);
-  child.stderr.setEncoding('utf8').on('data', echo);
+  // Piped by spawnNode's default stdio, so both are there.
+  child.stdout?.setEncoding('utf8').on('data', echo);
+  child.stderr?.setEncoding('utf8').on('data', echo);
   return { child, output: () => output };
 }
 

@@ -3,10 +3,11 @@
  * loopback ports, its output appended to a log file in the run directory, so the nemesis can
  * SIGKILL or SIGTERM it and start it again on the same ports (as an orchestrator restarts a pod).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRunning, spawnNode } from '@ssehub/local-redis';
 
 /** The built gateway entry point. */
 export const GATEWAY_MAIN = fileURLToPath(
@@ -66,7 +67,7 @@ export class GatewayNode {
 
   get running(): boolean {
     const c = this.#child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    return c !== undefined && isRunning(c);
   }
 
   /** Spawns the process (if not running); does not wait for readiness. */
@@ -78,9 +79,9 @@ export class GatewayNode {
     }
     this.starts += 1;
     this.#log.write(`--- ${new Date().toISOString()} start #${this.starts}\n`);
-    const child = spawn(process.execPath, [main], {
+    // Only PATH and these reach the process (the kit's spawnNode), with stdout and stderr piped.
+    const child = spawnNode([main], {
       env: {
-        PATH: process.env['PATH'] ?? '',
         NODE_ENV: 'test',
         HOST: '127.0.0.1',
         ADMIN_HOST: '127.0.0.1',
@@ -88,12 +89,11 @@ export class GatewayNode {
         ADMIN_PORT: String(this.options.adminPort),
         ...this.options.env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.pipe(this.#log, { end: false });
-    child.stderr.pipe(this.#log, { end: false });
+    child.stdout?.pipe(this.#log, { end: false });
+    child.stderr?.pipe(this.#log, { end: false });
     this.#stderrTail = '';
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-4000);
     });
     this.#child = child;

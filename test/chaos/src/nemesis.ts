@@ -3,11 +3,11 @@
  * gateways, logs every fault with its start and heal times, and at the end heals everything
  * (resumes paused nodes, restarts dead ones, heals the proxies, restarts the gateways).
  */
+import { parseInfo } from '@ssehub/local-redis';
 import { streamKey } from '@ssehub/protocol';
 import type { FaultRecord } from './history.js';
 import type { GatewayNode } from './gateway.js';
 import type { RedisNode } from './redis-node.js';
-import { parseInfo } from './redis-node.js';
 import type { PlannedFault } from './schedule.js';
 import type { Topology } from './topology.js';
 

@@ -2,15 +2,12 @@
  * One `redis-server` process of a chaos topology, with an append-only file fsynced on every
  * write (nothing acknowledged is lost by a restart), its data directory and log file in the run
  * directory, and the process-level faults: SIGKILL or a plain `SHUTDOWN`, then restart on the
- * same port and data; SIGSTOP / SIGCONT.
+ * same port and data; SIGSTOP / SIGCONT. The process itself is the kit's RedisServer
+ * (@ssehub/local-redis); this class adds the faults and the pause state.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { waitForPort } from '@ssehub/local-redis';
-
-const run = promisify(execFile);
+import { RedisServer, isRunning, redisCliText } from '@ssehub/local-redis';
 
 /** Options of {@link RedisNode.start}. */
 export interface RedisNodeOptions {
@@ -26,20 +23,38 @@ export interface RedisNodeOptions {
 
 /** A `redis-server` the nemesis may kill, restart and pause. */
 export class RedisNode {
-  #child: ChildProcess | undefined;
   #paused = false;
-  readonly dir: string;
+  readonly #server: RedisServer;
 
-  private constructor(readonly options: RedisNodeOptions) {
-    this.dir = join(options.runDir, options.name);
-    mkdirSync(this.dir, { recursive: true });
+  private constructor(
+    readonly options: RedisNodeOptions,
+    readonly dir: string,
+    server: RedisServer,
+  ) {
+    this.#server = server;
   }
 
-  /** Starts the server and waits until it listens. */
+  /** Starts the server and waits until it listens and answers PING (after loading its AOF). */
   static async start(options: RedisNodeOptions): Promise<RedisNode> {
-    const node = new RedisNode(options);
-    await node.#spawn();
-    return node;
+    const dir = join(options.runDir, options.name);
+    mkdirSync(dir, { recursive: true });
+    const server = await RedisServer.start({
+      port: options.port,
+      // Kept on stop: the run directory is the run's record.
+      dir,
+      appendOnly: true,
+      args: [
+        '--logfile',
+        join(dir, 'redis.log'),
+        '--enable-debug-command',
+        'yes',
+        ...(options.args ?? []),
+      ],
+      // A restart replays the whole append-only file of a long run: more than the default 10 s.
+      startTimeoutMs: 20_000,
+      waitForPing: true,
+    });
+    return new RedisNode(options, dir, server);
   }
 
   get name(): string {
@@ -52,8 +67,8 @@ export class RedisNode {
 
   /** True while the process runs (paused or not). */
   get running(): boolean {
-    const c = this.#child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    const c = this.#server.child;
+    return c !== undefined && isRunning(c);
   }
 
   /** True while SIGSTOPped. */
@@ -61,52 +76,11 @@ export class RedisNode {
     return this.#paused;
   }
 
-  async #spawn(): Promise<void> {
-    const args = [
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--logfile',
-      join(this.dir, 'redis.log'),
-      '--enable-debug-command',
-      'yes',
-      ...(this.options.args ?? []),
-    ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
-    this.#child = child;
-    this.#paused = false;
-    await waitForPort(this.port, child, 20_000);
-    // Loading the append-only file: wait until commands are served.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        const out = await this.cli(['PING']);
-        if (out.trim() === 'PONG') return;
-      } catch {
-        // Still loading.
-      }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not answer PING`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   /** SIGKILL (no shutdown save); resolves once it exited. */
   async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (this.#paused) child.kill('SIGCONT');
-    child.kill('SIGKILL');
-    await exited;
+    if (!this.running) return;
+    if (this.#paused) this.#server.child?.kill('SIGCONT');
+    await this.#server.kill();
     this.#paused = false;
   }
 
@@ -115,8 +89,8 @@ export class RedisNode {
    * restart does); resolves once it exited, SIGKILLing it if it has not within `timeoutMs`.
    */
   async shutdown(timeoutMs = 10_000): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const child = this.#server.child;
+    if (child === undefined || !isRunning(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     this.resume();
     // redis-cli reports the closed connection as an error; the exit is what counts.
@@ -129,20 +103,22 @@ export class RedisNode {
   /** Starts it again on the same port with the same data directory (if it is not running). */
   async restart(): Promise<void> {
     if (this.running) return;
-    await this.#spawn();
+    this.#paused = false;
+    // RedisServer.restart: the kill is a no-op on the dead process; same port, same directory.
+    await this.#server.restart();
   }
 
   /** SIGSTOP: the process stops answering; sockets stay open. */
   pause(): void {
     if (!this.running || this.#paused) return;
-    this.#child?.kill('SIGSTOP');
+    this.#server.child?.kill('SIGSTOP');
     this.#paused = true;
   }
 
   /** SIGCONT after {@link RedisNode.pause}. */
   resume(): void {
     if (!this.#paused) return;
-    this.#child?.kill('SIGCONT');
+    this.#server.child?.kill('SIGCONT');
     this.#paused = false;
   }
 
@@ -152,26 +128,11 @@ export class RedisNode {
    * @returns Its standard output.
    */
   async cli(args: readonly string[], timeoutMs = 5000): Promise<string> {
-    const { stdout } = await run(
-      'redis-cli',
-      ['-h', '127.0.0.1', '-p', String(this.port), ...args],
-      { timeout: timeoutMs },
-    );
-    return stdout;
+    return redisCliText(this.port, args, timeoutMs);
   }
 
   /** Kills it for good. */
   async stop(): Promise<void> {
     await this.kill();
   }
-}
-
-/** The `field:value` lines of an `INFO` answer as a map. */
-export function parseInfo(text: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const at = line.indexOf(':');
-    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1).trim());
-  }
-  return fields;
 }

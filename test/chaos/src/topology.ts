@@ -12,17 +12,19 @@
  *   (`cluster-announce-port`), so redirects lead clients through the proxies; the cluster bus
  *   is direct.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { freePort, waitForPort } from '@ssehub/local-redis';
+import {
+  freeClusterPorts,
+  freePort,
+  parseInfo,
+  redisCliText,
+  spawnListening,
+} from '@ssehub/local-redis';
 import { TcpProxy } from './proxy.js';
-import { RedisNode, parseInfo } from './redis-node.js';
-
-const run = promisify(execFile);
+import { RedisNode } from './redis-node.js';
 
 /** The three deployment shapes. */
 export type TopologyKind = 'standalone' | 'sentinel' | 'cluster';
@@ -89,11 +91,9 @@ async function until(
   }
 }
 
-async function cli(port: number, args: readonly string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
-    timeout: 5000,
-  });
-  return stdout;
+/** `redis-cli` on a loopback port (5 s timeout), for the sentinel, which is not a RedisNode. */
+function cli(port: number, args: readonly string[]): Promise<string> {
+  return redisCliText(port, args);
 }
 
 async function healNodes(nodes: readonly RedisNode[]): Promise<void> {
@@ -158,10 +158,12 @@ async function startStandalone(options: TopologyOptions): Promise<Topology> {
 /** A process that is not a data node (the sentinel). */
 async function spawnSentinel(runDir: string, port: number, config: string): Promise<ChildProcess> {
   writeFileSync(join(runDir, `sentinel-${port}.conf`), config);
-  const child = spawn('redis-sentinel', [join(runDir, `sentinel-${port}.conf`)], {
-    stdio: 'ignore',
-  });
-  await waitForPort(port, child);
+  const { child, listening } = spawnListening(
+    'redis-sentinel',
+    [join(runDir, `sentinel-${port}.conf`)],
+    { port, installHint: 'apt-get install redis-sentinel' },
+  );
+  await listening;
   return child;
 }
 
@@ -281,37 +283,12 @@ async function startSentinel(options: TopologyOptions): Promise<Topology> {
   };
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-/** `count` ports in 20000–29999 whose bus ports (+10000) are free too. */
-async function clusterPorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let attempt = 0; ports.length < count && attempt < 2000; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if (ports.includes(port)) continue;
-    if ((await isFree(port)) && (await isFree(port + 10_000))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error('no free ports for a Redis Cluster');
-  return ports;
-}
-
 async function startCluster(options: TopologyOptions): Promise<Topology> {
   const masterCount = 3;
   const withReplicas = options.clusterReplicas ?? true;
   const count = withReplicas ? masterCount * 2 : masterCount;
-  const ports = await clusterPorts(count);
+  // Six nodes with replicas: more draws than the kit's default 1000, as before.
+  const ports = await freeClusterPorts(count, 2000);
   const nodes: RedisNode[] = [];
   const proxies: TcpProxy[] = [];
   const natMap: Record<string, { host: string; port: number }> = {};

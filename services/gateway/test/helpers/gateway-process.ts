@@ -4,10 +4,10 @@
  * signals and exit codes. Build first (`npx tsc -p tsconfig.build.json`). Each spawn costs about
  * half a second, so suites keep them few.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@ssehub/local-redis';
+import { collectOutput, freePort, spawnNode, type ProcessResult } from '@ssehub/local-redis';
 import { sleep } from './timing.js';
 
 /** The built entry point. */
@@ -15,13 +15,6 @@ export const MAIN_JS = fileURLToPath(new URL('../../dist/main.js', import.meta.u
 
 /** A port nobody listens on right now (from @ssehub/local-redis). */
 export { freePort } from '@ssehub/local-redis';
-
-export interface ProcessResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 export interface RunOptions {
   /** Environment variables besides PATH (nothing else of the test runner's environment is passed). */
@@ -35,31 +28,7 @@ function spawnMain({ env = {}, args = [] }: RunOptions): ChildProcess {
       `${MAIN_JS} is missing: run \`npx tsc -p tsconfig.build.json\` in services/gateway first`,
     );
   }
-  return spawn(process.execPath, [MAIN_JS, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** Collects a child's output and resolves once it has exited and its pipes are closed. */
-function collect(child: ChildProcess): {
-  output: { stdout: string; stderr: string };
-  exited: Promise<ProcessResult>;
-} {
-  const output = { stdout: '', stderr: '' };
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stdout += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stderr += chunk;
-  });
-  const exited = new Promise<ProcessResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      resolve({ code, signal, stdout: output.stdout, stderr: output.stderr });
-    });
-  });
-  return { output, exited };
+  return spawnNode([MAIN_JS, ...args], { env });
 }
 
 /** Runs the service to its exit (for `--help` and bad settings); kills it after `timeoutMs`. */
@@ -68,7 +37,7 @@ export async function runGateway(
   timeoutMs = 10_000,
 ): Promise<ProcessResult> {
   const child = spawnMain(options);
-  const { exited } = collect(child);
+  const { exited } = collectOutput(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
     return await exited;
@@ -97,7 +66,7 @@ export class GatewayProcess {
     readonly publicUrl: string,
     readonly adminUrl: string,
   ) {
-    const { output, exited } = collect(child);
+    const { output, exited } = collectOutput(child);
     this.#output = output;
     this.exited = exited;
   }

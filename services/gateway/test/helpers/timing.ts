@@ -1,39 +1,10 @@
 /** Waiting in tests: a plain delay, and polling until a condition holds (a hang guard, not a speed assertion). */
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+// The plain delay and the polling loop are the test kit's (the Redis launchers wait with them);
+// re-exported so the tests keep one import for waiting.
+import { eventually } from '@ssehub/local-redis';
 
-export interface EventuallyOptions {
-  /** Rejects after this long with the last value seen. @defaultValue 10000 */
-  readonly timeoutMs?: number;
-  /** Pause between probes. @defaultValue 20 */
-  readonly intervalMs?: number;
-  /** What is awaited, for the error message. @defaultValue 'condition' */
-  readonly what?: string;
-}
-
-/**
- * Polls `probe` until `predicate` holds for its result and returns that result; rejects after
- * `timeoutMs` with the last value seen.
- */
-export async function eventually<T>(
-  probe: () => Promise<T> | T,
-  predicate: (value: T) => boolean,
-  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' }: EventuallyOptions = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (predicate(value)) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
-}
+export { eventually, sleep, type EventuallyOptions } from '@ssehub/local-redis';
 
 /** Polls `probe` until it returns `expected` (deep equality by JSON), or rejects with the last value. */
 export async function eventuallyEqual<T>(

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { startGateway } from '../helpers/gateway-fixture.js';
 import { request } from '../helpers/http-client.js';
 import { metricValue } from '../helpers/metrics.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 
 /** Resolves once a client named like the gateway's commands connection is on `url`'s Redis. */
 async function commandsConnected(url: string): Promise<void> {

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { freePort, runGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { errorCode, rawRequest, request } from '../helpers/http-client.js';
 import { metricValue } from '../helpers/metrics.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 import {
   StreamPool,
   isAlive,

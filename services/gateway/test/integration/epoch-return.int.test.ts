@@ -12,7 +12,7 @@ import { metaKey } from '@ssehub/protocol';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../helpers/gateway-fixture.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 import { subscribe } from '../helpers/sse-client.js';
 import { eventually } from '../helpers/timing.js';
 

@@ -12,7 +12,7 @@ import { createPublisher } from '@ssehub/publisher';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../helpers/gateway-fixture.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 
 const GATEWAY_SETTINGS = { historySize: 50, maxEventBytes: 1000 } as const;
 

@@ -1,6 +1,6 @@
 /**
  * The Redis broker on Redis Cluster (SPEC 9, `REDIS_CLUSTER_NODES`): a real 3-master cluster
- * (test/helpers/redis-cluster.ts) with REDIS_SHARDS=3, two gateways on it. Events of shards owned
+ * (RedisCluster of @ssehub/local-redis) with REDIS_SHARDS=3, two gateways on it. Events of shards owned
  * by different masters fan out across the gateways, a multi-shard Last-Event-ID resumes on the
  * other gateway with exactly the missed events, and the relay uses sharded pub/sub (SSUBSCRIBE
  * on the owning node, nothing on classic pub/sub), leaving no shard channel behind.
@@ -15,10 +15,9 @@ import {
   type KeySpace,
 } from '@ssehub/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisCluster, redisCli } from '@ssehub/local-redis';
 import { RedisBroker } from '../../src/broker/redis/redis-broker.js';
 import { startGateway, type GatewayFixture } from '../helpers/gateway-fixture.js';
-import { RedisCluster } from '../helpers/redis-cluster.js';
-import { redisCli } from '../helpers/redis-sentinel.js';
 import { subscribe, type SseStream } from '../helpers/sse-client.js';
 import { eventually, sleep } from '../helpers/timing.js';
 

@@ -11,7 +11,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { startGateway } from '../helpers/gateway-fixture.js';
 import { request } from '../helpers/http-client.js';
 import { metricValue } from '../helpers/metrics.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 import { subscribe } from '../helpers/sse-client.js';
 import { eventually } from '../helpers/timing.js';
 

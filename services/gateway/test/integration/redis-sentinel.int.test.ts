@@ -1,14 +1,14 @@
 /**
  * The Redis broker through Redis Sentinel (SPEC 9): the gateway finds the master by asking the
  * sentinels, and a stream survives a failover with every accepted event delivered once, in
- * order. Real `redis-server` and `redis-sentinel` processes (test/helpers/redis-sentinel.ts).
+ * order. Real `redis-server` and `redis-sentinel` processes (RedisSentinelGroup of @ssehub/local-redis).
  */
 import { randomUUID } from 'node:crypto';
 import { streamKey } from '@ssehub/protocol';
 import { describe, expect, it } from 'vitest';
+import { RedisSentinelGroup, redisCli } from '@ssehub/local-redis';
 import { startGateway } from '../helpers/gateway-fixture.js';
 import { request } from '../helpers/http-client.js';
-import { RedisSentinelGroup, redisCli } from '../helpers/redis-sentinel.js';
 import { subscribe } from '../helpers/sse-client.js';
 import { eventually, sleep } from '../helpers/timing.js';
 

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { metricValue } from '../helpers/metrics.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer } from '@ssehub/local-redis';
 import {
   publishOk,
   redisCli,

@@ -6,50 +6,23 @@
  * where both the port and its bus port are free. `start` returns once every node reports
  * `cluster_state:ok`. Disposable (`await using cluster = await RedisCluster.start()`).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { redisCli } from './redis-sentinel.js';
-import { eventually } from './timing.js';
-import { waitForPort } from './redis-server.js';
+import { spawnListening, stopProcess } from './child-process.js';
+import { eventually } from './eventually.js';
+import { freeClusterPorts, type HostPort } from './ports.js';
+import { redisCli } from './redis-cli.js';
+import { redisServerArgs } from './redis-server.js';
 
 const run = promisify(execFile);
 
 /** One node, the shape of the gateway's `redisClusterNodes` setting. */
-export interface ClusterNode {
-  readonly host: string;
-  readonly port: number;
-}
+export type ClusterNode = HostPort;
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-/** `count` ports in 20000–29999 whose bus ports (+10000) are free too, all distinct. */
-async function freeClusterPorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let attempt = 0; ports.length < count && attempt < 1000; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if (ports.includes(port)) continue;
-    if ((await isFree(port)) && (await isFree(port + 10_000))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error('no free ports for a Redis Cluster');
-  return ports;
-}
-
+/** Three (or `masters`) Cluster masters without replicas, every slot assigned. */
 export class RedisCluster {
   readonly #children = new Map<number, ChildProcess>();
   readonly #dir = mkdtempSync(join(tmpdir(), 'ssehub-cluster-'));
@@ -61,6 +34,7 @@ export class RedisCluster {
     return this.ports.map((port) => ({ host: '127.0.0.1', port }));
   }
 
+  /** Starts the nodes, creates the cluster and waits for `cluster_state:ok` (default 3 masters). */
   static async start(masters = 3): Promise<RedisCluster> {
     const cluster = new RedisCluster(await freeClusterPorts(masters));
     try {
@@ -102,19 +76,10 @@ export class RedisCluster {
   }
 
   async #spawn(port: number): Promise<void> {
-    const child = spawn(
+    const { child, listening } = spawnListening(
       'redis-server',
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        this.#dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
+        ...redisServerArgs(port, this.#dir, false),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -122,20 +87,17 @@ export class RedisCluster {
         '--cluster-node-timeout',
         '2000',
       ],
-      { stdio: 'ignore' },
+      { port, installHint: 'apt-get install redis-server' },
     );
     this.#children.set(port, child);
-    await waitForPort(port, child);
+    await listening;
   }
 
   /** Kills one node at once (SIGKILL); without persistence, a restart comes back empty. */
   async kill(port: number): Promise<void> {
     const child = this.#children.get(port);
     this.#children.delete(port);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    if (child !== undefined) await stopProcess(child, 'SIGKILL');
   }
 
   /** Starts a killed node again on its port, with its cluster config file (same id and slots). */
@@ -163,11 +125,13 @@ export class RedisCluster {
     throw new Error(`no master owns slot ${String(slot)}`);
   }
 
+  /** Kills every node and removes the temporary directory. */
   async stop(): Promise<void> {
     await Promise.all([...this.#children.keys()].map((port) => this.kill(port)));
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
+  /** {@link RedisCluster.stop}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

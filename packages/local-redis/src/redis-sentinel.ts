@@ -7,16 +7,15 @@
  * and `killMaster` return once the sentinels name the new master. Disposable
  * (`await using group = await RedisSentinelGroup.start()`).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort } from './gateway-process.js';
-import { eventually } from './timing.js';
-import { waitForPort } from './redis-server.js';
-
-const run = promisify(execFile);
+import { spawnListening, stopProcess } from './child-process.js';
+import { eventually } from './eventually.js';
+import { freePort, type HostPort } from './ports.js';
+import { redisCli, redisInfo as info } from './redis-cli.js';
+import { redisServerArgs } from './redis-server.js';
 
 export interface RedisSentinelOptions {
   /** How many `redis-sentinel` processes watch the master. @defaultValue 1 */
@@ -30,30 +29,9 @@ export interface RedisSentinelOptions {
 }
 
 /** One Sentinel node, the shape of the gateway's `redisSentinels` setting. */
-export interface SentinelNode {
-  readonly host: string;
-  readonly port: number;
-}
+export type SentinelNode = HostPort;
 
-/** `redis-cli -p <port> <args>`; resolves to its output lines (raw, not a tty). */
-export async function redisCli(port: number, ...args: readonly string[]): Promise<string[]> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
-    timeout: 5000,
-  });
-  return stdout.split('\n').filter((line) => line !== '');
-}
-
-/** The `field:value` lines of an `INFO` section as a map. */
-async function info(port: number, section: string): Promise<Map<string, string>> {
-  const lines = await redisCli(port, 'INFO', section);
-  const fields = new Map<string, string>();
-  for (const line of lines) {
-    const at = line.indexOf(':');
-    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1).trim());
-  }
-  return fields;
-}
-
+/** A master, a replica and one or three sentinels watching them. */
 export class RedisSentinelGroup {
   /** Every process by port: the two data servers and the sentinels. */
   readonly #children = new Map<number, ChildProcess>();
@@ -147,6 +125,7 @@ export class RedisSentinelGroup {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
+  /** {@link RedisSentinelGroup.stop}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -187,18 +166,9 @@ export class RedisSentinelGroup {
 
   async #spawnServer(port: number, extra: readonly string[]): Promise<void> {
     const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.#dir,
+      ...redisServerArgs(port, this.#dir, false),
       '--dbfilename',
       `dump-${port}.rdb`,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
       '--logfile',
       join(this.#dir, `redis-${port}.log`),
       // A replica's full sync starts at once (by default the master waits 5 s for more replicas).
@@ -206,9 +176,12 @@ export class RedisSentinelGroup {
       '0',
       ...extra,
     ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    const { child, listening } = spawnListening('redis-server', args, {
+      port,
+      installHint: 'apt-get install redis-server',
+    });
     this.#children.set(port, child);
-    await waitForPort(port, child);
+    await listening;
   }
 
   async #spawnSentinel(port: number, masterPort: number, quorum: number): Promise<void> {
@@ -226,9 +199,12 @@ export class RedisSentinelGroup {
         '',
       ].join('\n'),
     );
-    const child = spawn('redis-sentinel', [config], { stdio: 'ignore' });
+    const { child, listening } = spawnListening('redis-sentinel', [config], {
+      port,
+      installHint: 'apt-get install redis-sentinel',
+    });
     this.#children.set(port, child);
-    await waitForPort(port, child);
+    await listening;
   }
 
   async #reportedMaster(sentinelPort: number): Promise<number> {
@@ -258,9 +234,6 @@ export class RedisSentinelGroup {
   async #kill(port: number): Promise<void> {
     const child = this.#children.get(port);
     this.#children.delete(port);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    if (child !== undefined) await stopProcess(child, 'SIGKILL');
   }
 }
