@@ -11,7 +11,8 @@ import https from 'node:https';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PublisherError } from './errors.js';
 import { createHttpPublisher } from './http-publisher.js';
-import { createPublisher, type Publisher } from './publisher.js';
+import { createPublisher } from './publisher.js';
+import type { Publisher } from './types.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;

@@ -46,18 +46,6 @@ import type {
 } from './types.js';
 import { checkSize, prepareEvent, type PreparedEvent } from './validate.js';
 
-// Where these were defined before types.ts and options.ts; the package entry imports them here.
-export { DEFAULT_META } from './options.js';
-export type {
-  BreakerState,
-  DeploymentSettings,
-  PublishInput,
-  PublishOptions,
-  Publisher,
-  PublisherBreakerOptions,
-  PublisherOptions,
-} from './types.js';
-
 /** What the publisher knows of one shard's meta hash. */
 interface ShardMeta {
   readonly epoch: string;
