@@ -8,7 +8,9 @@ import type { Script, ScriptCall } from '@ssehub/protocol/scripts';
 
 /** What the runner needs of a Redis connection: an ioredis `Redis` or `Cluster` has both. */
 export interface ScriptClient {
+  /** `EVALSHA sha numKeys key... arg...`: rejects with a `NOSCRIPT` error when it is not cached. */
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  /** `EVAL source numKeys key... arg...`: runs the source, and caches it under its SHA1. */
   eval(source: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 

@@ -45,10 +45,15 @@ export interface EnsureMetaInput {
 /** The stored meta hash (each field null when the hash lacks it). */
 export interface EnsureMetaOk {
   readonly kind: 'ok';
+  /** The shard's current epoch. */
   readonly epoch: string | null;
+  /** `HISTORY_SIZE`, events, as stored (a decimal string). */
   readonly historySize: string | null;
+  /** `HISTORY_TTL_MS`, milliseconds, as stored. */
   readonly historyTtlMs: string | null;
+  /** `IDEMPOTENCY_TTL_MS`, milliseconds, as stored. */
   readonly idempotencyTtlMs: string | null;
+  /** `MAX_EVENT_BYTES`, UTF-8 bytes, as stored. */
   readonly maxEventBytes: string | null;
 }
 

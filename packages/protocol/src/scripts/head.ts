@@ -15,6 +15,7 @@ export interface HeadInput {
 /** The shard's epoch and newest stream id. */
 export interface HeadPosition {
   readonly kind: 'head';
+  /** The shard's current epoch. */
   readonly epoch: string;
   /** The stream's last-generated-id, `0-0` when it is empty or absent. */
   readonly lastGeneratedId: string;

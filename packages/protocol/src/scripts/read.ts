@@ -23,9 +23,11 @@ export interface ReadInput {
 export interface ReadEntry {
   /** Its stream id (its position). */
   readonly id: string;
+  /** The topic, normalized. */
   readonly topic: string;
   /** The SSE event name, '' for none. */
   readonly event: string;
+  /** The data, as published. */
   readonly data: string;
 }
 
@@ -41,8 +43,11 @@ export interface ReadOk {
 
 /** The cursor cannot be resumed from: trimmed away, never issued, or of a lost epoch. */
 export interface ReadRefused {
+  /** `trimmed`: older than the history kept; `unknown`: never issued; `lost`: a past epoch. */
   readonly kind: 'trimmed' | 'unknown' | 'lost';
+  /** The shard's current epoch. */
   readonly epoch: string;
+  /** The stream's last-generated-id (`0-0` for none). */
   readonly lastGeneratedId: string;
 }
 

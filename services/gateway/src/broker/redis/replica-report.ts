@@ -7,7 +7,9 @@ import type { PresenceEntry, ReplicaStats } from '../broker.js';
 
 /** What a replica writes under its registry key. */
 export interface ReplicaReport {
+  /** Its `/admin/api/stats` entry. */
   readonly stats: ReplicaStats;
+  /** Its authenticated subjects' connections. */
   readonly presence: readonly PresenceEntry[];
 }
 
