@@ -60,6 +60,8 @@ export {
   validatePrefix,
 } from './redis-keys.js';
 export type { KeySpace } from './redis-keys.js';
+// The Lua sources, inlined from src/scripts/*.lua at build time. Their call builders and reply
+// parsers are the `@ssehub/protocol/scripts` entry.
 export {
   BUMP_EPOCH_SCRIPT,
   CHECK_POSITION_SCRIPT,
@@ -67,7 +69,7 @@ export {
   HEAD_SCRIPT,
   PUBLISH_SCRIPT,
   READ_SCRIPT,
-  REDIS_PROTOCOL_VERSION,
-} from './redis-scripts.js';
+} from './scripts/generated.js';
+export { REDIS_PROTOCOL_VERSION } from './scripts/protocol-version.js';
 export { MESSAGE_VERSION, RELAY_SKIP_REASONS, parseRelayedMessage } from './relayed-message.js';
 export type { RelaySkipReason, RelayedMessage, RelayedMessageResult } from './relayed-message.js';

@@ -1,5 +1,5 @@
 /**
- * The message every writer publishes on a shard's channels (redis-scripts.ts, PUBLISH_SCRIPT),
+ * The message every writer publishes on a shard's channels (src/scripts/publish.lua),
  * and its parser. Anyone with access to Redis can publish on an ssehub channel, so a replica
  * must never trust a message: every field is checked with the same validators that guard
  * publishing, so a message that passes can be encoded into an id and an SSE frame without

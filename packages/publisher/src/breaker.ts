@@ -1,78 +1,35 @@
 /**
- * The circuit breaker both publishers put around their I/O (SPEC 8): it fails fast while the
- * broker or gateway is down, and reports its state through `onStateChange`.
+ * The circuit breaker both publishers put around their I/O (SPEC 8), built from their options:
+ * it fails fast while the broker or gateway is down, and reports its state through
+ * `onStateChange`. The breaker itself is `@ssehub/redis-client`'s, shared with the gateway.
  */
-import CircuitBreaker from 'opossum';
-import type { BreakerState, PublisherBreakerOptions } from './publisher.js';
+import { createBreaker, type Breaker, type BreakerState } from '@ssehub/redis-client';
+import type { PublisherBreakerOptions } from './types.js';
 
+/** What a publisher passes to {@link publisherBreaker}. */
 export interface BreakerSetup {
   /** Name in opossum's events. */
   readonly name: string;
+  /** The `breaker` option. @defaultValue the breaker's defaults (50 %, 5000 ms, 10 calls) */
   readonly breaker?: PublisherBreakerOptions | undefined;
+  /** The `onStateChange` option. @defaultValue none */
   readonly onStateChange?: ((state: BreakerState) => void) | undefined;
   /** True for errors that are not the dependency's fault (they never open the circuit). */
   readonly isCallerError?: (err: unknown) => boolean;
 }
 
-export function createBreaker<TArgs extends unknown[], TResult>(
+/** A breaker around `action` with a publisher's settings. */
+export function publisherBreaker<TArgs extends unknown[], TResult>(
   action: (...args: TArgs) => Promise<TResult>,
   setup: BreakerSetup,
-): CircuitBreaker<TArgs, TResult> {
+): Breaker<TArgs, TResult> {
   const b = setup.breaker ?? {};
-  const isCallerError = setup.isCallerError;
-  const breaker = new CircuitBreaker(action, {
+  return createBreaker(action, {
     name: setup.name,
-    // Every call has its own timeout (command timeout, or the request's AbortSignal); a second
-    // one here would race it.
-    timeout: false,
-    errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
-    resetTimeout: b.resetTimeoutMs ?? 5000,
-    volumeThreshold: b.volumeThreshold ?? 10,
-    // true means "not a failure".
-    ...(isCallerError === undefined ? {} : { errorFilter: (err: unknown) => isCallerError(err) }),
+    errorThresholdPercentage: b.errorThresholdPercentage,
+    resetTimeoutMs: b.resetTimeoutMs,
+    volumeThreshold: b.volumeThreshold,
+    isCallerError: setup.isCallerError,
+    onStateChange: setup.onStateChange,
   });
-  const notify = setup.onStateChange;
-  if (notify !== undefined) {
-    const emit = (state: BreakerState): void => {
-      try {
-        notify(state);
-      } catch {
-        // A listener's bug must not break publishing (documented on onStateChange).
-      }
-    };
-    breaker.on('open', () => {
-      emit('open');
-    });
-    breaker.on('halfOpen', () => {
-      emit('half_open');
-    });
-    breaker.on('close', () => {
-      emit('closed');
-    });
-  }
-  return breaker;
-}
-
-/** The breaker's state in the publishers' words. */
-export function stateOf(breaker: {
-  readonly opened: boolean;
-  readonly halfOpen: boolean;
-}): BreakerState {
-  if (breaker.opened) return 'open';
-  return breaker.halfOpen ? 'half_open' : 'closed';
-}
-
-/**
- * Closes an open or half-open circuit at once because the dependency reported itself healthy
- * (the Redis connection emitted `ready`, after its ready check), so publishes go through again
- * without waiting out `resetTimeoutMs` (SPEC 9: "no breaker delay beyond one probe"). The
- * gateway's breaker does the same (`onHealthy`). Does nothing while closed or shut down.
- */
-export function closeWhenHealthy(breaker: {
-  readonly opened: boolean;
-  readonly halfOpen: boolean;
-  close(): void;
-}): void {
-  // opossum's close() also cancels the pending half-open timer.
-  if (breaker.opened || breaker.halfOpen) breaker.close();
 }

@@ -1,5 +1,5 @@
-import type CircuitBreaker from 'opossum';
-import { createBreaker, stateOf } from './breaker.js';
+import { isBreakerOpen, type Breaker } from '@ssehub/redis-client';
+import { publisherBreaker } from './breaker.js';
 import { PublisherError, type PublisherErrorCode } from './errors.js';
 import type {
   BreakerState,
@@ -7,7 +7,7 @@ import type {
   PublishOptions,
   Publisher,
   PublisherBreakerOptions,
-} from './publisher.js';
+} from './types.js';
 import { checkRetry, withKeys, withRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { prepareEvent, type PreparedEvent } from './validate.js';
 
@@ -150,10 +150,6 @@ function isOutage(err: unknown): boolean {
   );
 }
 
-function isOpenError(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === 'EOPENBREAKER';
-}
-
 function isTimeoutError(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
@@ -177,7 +173,7 @@ class HttpPublisher implements Publisher {
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
-  readonly #breaker: CircuitBreaker<[Request], string[]>;
+  readonly #breaker: Breaker<[Request], string[]>;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #retry: RetryPolicy;
   #closed = false;
@@ -198,7 +194,7 @@ class HttpPublisher implements Publisher {
     this.#timeoutMs = timeout;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#retry = checkRetry(options.retry);
-    this.#breaker = createBreaker((request: Request) => this.#send(request), {
+    this.#breaker = publisherBreaker((request: Request) => this.#send(request), {
       name: 'ssehub-http-publisher',
       breaker: options.breaker,
       onStateChange: options.onStateChange,
@@ -208,7 +204,7 @@ class HttpPublisher implements Publisher {
   }
 
   get state(): BreakerState {
-    return stateOf(this.#breaker);
+    return this.#breaker.state;
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
@@ -300,7 +296,7 @@ class HttpPublisher implements Publisher {
     try {
       return await this.#breaker.fire(request);
     } catch (err) {
-      if (isOpenError(err)) {
+      if (isBreakerOpen(err)) {
         throw new PublisherError(
           'BROKER_UNAVAILABLE',
           'The gateway is failing, so the circuit breaker is open and publishes fail fast; nothing was sent. Retry after a few seconds.',

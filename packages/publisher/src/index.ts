@@ -6,7 +6,8 @@
  */
 export { PublisherError } from './errors.js';
 export type { PublisherErrorCode, PublisherErrorOptions } from './errors.js';
-export { DEFAULT_META, createPublisher } from './publisher.js';
+export { createPublisher } from './publisher.js';
+export { DEFAULT_META } from './options.js';
 export type {
   BreakerState,
   DeploymentSettings,
@@ -15,7 +16,7 @@ export type {
   Publisher,
   PublisherBreakerOptions,
   PublisherOptions,
-} from './publisher.js';
+} from './types.js';
 export { MAX_IDEMPOTENCY_KEY_LENGTH } from './validate.js';
 export { MAX_BATCH_EVENTS, createHttpPublisher } from './http-publisher.js';
 export type { HttpPublisherOptions } from './http-publisher.js';

@@ -4,6 +4,7 @@
  * retried publish carries an idempotency key, so a retry never stores an event twice.
  */
 import { randomUUID } from 'node:crypto';
+import { isBreakerOpen } from '@ssehub/redis-client';
 import { PublisherError } from './errors.js';
 
 /** The deployment's default `IDEMPOTENCY_TTL_MS`: the retry window must stay below it. */
@@ -70,23 +71,14 @@ export function checkRetry(retry: RetryOptions | undefined): RetryPolicy {
   return { attempts, baseDelayMs, maxDelayMs };
 }
 
-/** True when the circuit breaker refused the call (retrying into it is pointless). */
-function isBreakerOpen(err: PublisherError): boolean {
-  const cause: unknown = err.cause;
-  return (
-    typeof cause === 'object' &&
-    cause !== null &&
-    (cause as { code?: unknown }).code === 'EOPENBREAKER'
-  );
-}
-
 /** True for failures worth retrying: an outage, with the circuit still closed. */
 export function isRetryable(err: unknown): boolean {
   if (!(err instanceof PublisherError)) return false;
   if (err.code !== 'BROKER_UNAVAILABLE' && err.code !== 'TIMEOUT') return false;
-  // A partly stored batch wraps the shard's error as cause.
+  // A partly stored batch wraps the shard's error as cause. The circuit breaker's refusal is
+  // the cause of the PublisherError it became; retrying into an open circuit is pointless.
   const inner = err.cause instanceof PublisherError ? err.cause : err;
-  return !isBreakerOpen(inner);
+  return !isBreakerOpen(inner.cause);
 }
 
 /** The cap of retry `n` (0-based): `baseDelayMs × 2^n`, at most `maxDelayMs`. */

@@ -3,7 +3,8 @@
  * script as the gateway) or a gateway's publish route (`--url`), and prints its id.
  */
 import { createHttpPublisher } from '../http-publisher.js';
-import { createPublisher, type Publisher } from '../publisher.js';
+import { createPublisher } from '../publisher.js';
+import type { Publisher } from '../types.js';
 import { UsageError, parse, str } from './usage.js';
 
 /** `ssehub publish --help`. */

@@ -11,28 +11,39 @@
  * shard shares the shard's hash tag, so each script runs on the one node owning that slot, and
  * events go out with SPUBLISH to sharded subscribers: an event passes through one node only.
  */
-import { createHash } from 'node:crypto';
 import {
-  BUMP_EPOCH_SCRIPT,
-  CHECK_POSITION_SCRIPT,
-  ENSURE_META_SCRIPT,
-  HEAD_SCRIPT,
-  PUBLISH_SCRIPT,
-  READ_SCRIPT,
   REDIS_PROTOCOL_VERSION,
   encodeEventId,
-  idempotencyKey,
-  metaKey,
   newEpoch,
   positionToStreamId,
   shardOf,
-  shardTag,
   streamIdToPosition,
   streamKey,
   type Cursor,
   type KeySpace,
   type Pattern,
 } from '@ssehub/protocol';
+import {
+  bumpEpochScript,
+  checkPositionScript,
+  conflictingKey,
+  ensureMetaScript,
+  headScript,
+  publishScript,
+  readScript,
+  type NoMetaReply,
+  type ReadEntry,
+  type Script,
+  type ScriptCall,
+} from '@ssehub/protocol/scripts';
+import {
+  ScriptRunner,
+  createBreaker,
+  groupByShard,
+  isBreakerOpen,
+  storeByShard,
+  type Breaker,
+} from '@ssehub/redis-client';
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../errors.js';
@@ -49,7 +60,7 @@ import type {
 } from '../broker.js';
 import { idempotencyConflict } from '../idempotency-cache.js';
 import { channelsFor } from './channel-set.js';
-import { createBreaker, type Breaker } from '../../resilience/breaker.js';
+import { logBreakerState, logHealthy } from '../../resilience/breaker.js';
 import {
   createRedisConnections,
   type RedisClient,
@@ -87,14 +98,6 @@ export interface RedisBrokerOptions {
  */
 export class DeploymentMismatchError extends Error {
   override readonly name = 'DeploymentMismatchError';
-}
-
-/** One stream entry: its id and the fields the publish script wrote ('' event = unnamed). */
-interface StreamEntry {
-  readonly id: string;
-  readonly topic: string;
-  readonly event: string;
-  readonly data: string;
 }
 
 /** How long a request-path command may take before it counts as failed, in ms. */
@@ -139,6 +142,11 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 
 /** Whether a script goes through the request-path breaker or straight to Redis (the relay). */
 type Via = 'breaker' | 'direct';
+
+/** A reply other than `nometa`, which {@link RedisBroker} handles for every script at once. */
+function hasMeta<R extends { readonly kind: string }>(reply: R): reply is Exclude<R, NoMetaReply> {
+  return reply.kind !== 'nometa';
+}
 
 /** close() was called while start() was still waiting for Redis. */
 class BrokerClosedError extends Error {
@@ -244,9 +252,9 @@ export class RedisBroker implements Broker {
   #closing = false;
   /** Aborted by close(), so a start still waiting for Redis gives up. */
   readonly #stopped = new AbortController();
-  readonly #breaker: Breaker<[string, readonly string[], readonly string[]], unknown>;
-  /** SHA1 of each script, for EVALSHA. */
-  readonly #shas = new Map<string, string>();
+  readonly #breaker: Breaker<[string, ScriptCall], unknown>;
+  /** The scripts on the commands connection (EVALSHA, EVAL on NOSCRIPT). */
+  readonly #runner: ScriptRunner;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.shardCount = options.shards;
@@ -282,15 +290,15 @@ export class RedisBroker implements Broker {
     revive(this.#commands, 'commands');
     revive(this.#subscriber, 'subscriber');
     this.registry = new RedisRegistry(this.#commands, options.prefix);
+    this.#runner = new ScriptRunner(this.#commands);
     this.#breaker = createBreaker(
-      (source: string, keys: readonly string[], args: readonly string[]) =>
-        this.#evaluate(source, keys, args),
-      { name: 'redis' },
-      options.log,
+      (source: string, call: ScriptCall) => this.#runner.evaluate(source, call),
+      { name: 'redis', onStateChange: logBreakerState(options.log, 'redis') },
     );
     // SPEC 9: publishes are accepted again as soon as Redis is healthy, not after the breaker's
     // reset timeout. `ready` (the Cluster's own, on Cluster) follows a successful ready check.
     this.#commands.on('ready', () => {
+      logHealthy(options.log, 'redis', this.#breaker.state);
       this.#breaker.onHealthy();
     });
     this.#skips = new RelaySkips(options.log);
@@ -437,40 +445,20 @@ export class RedisBroker implements Broker {
   }
 
   async publish(batch: readonly PublishInput[]): Promise<PublishResult> {
-    const byShard = new Map<number, number[]>();
-    for (const [index, input] of batch.entries()) {
-      const shard = this.shardOf(input.topic);
-      const list = byShard.get(shard) ?? [];
-      list.push(index);
-      byShard.set(shard, list);
-    }
-    const ids: (string | null)[] = new Array<string | null>(batch.length).fill(null);
-    let stored = 0;
-    const failures: unknown[] = [];
-    await Promise.all(
-      [...byShard].map(async ([shard, indexes]) => {
-        try {
-          const result = await this.#publishShard(
-            shard,
-            indexes.map((i) => batch[i]).filter((e): e is PublishInput => e !== undefined),
-          );
-          for (const [k, index] of indexes.entries()) ids[index] = result.ids[k] ?? null;
-          stored += result.stored;
-        } catch (err) {
-          failures.push(err);
-        }
-      }),
+    const byShard = groupByShard(batch, (input) => this.shardOf(input.topic));
+    const outcome = await storeByShard(batch, byShard, (shard, events) =>
+      this.#publishShard(shard, events),
     );
-    if (failures.length === 0) return { ids: ids.map((id) => id ?? ''), stored };
-    const first = failures[0];
-    const partial = ids.some((id) => id !== null);
+    const stored = outcome.results.reduce((sum, result) => sum + result.stored, 0);
+    if (outcome.ok) return { ids: outcome.ids, stored };
+    const first = outcome.failure;
     const code = first instanceof GatewayError ? first.code : 'BROKER_UNAVAILABLE';
     throw new GatewayError(
       code,
       first instanceof GatewayError
         ? first.message
         : 'The broker (Redis) is unavailable; the event was not stored. Retry shortly.',
-      { cause: first, ...(partial ? { ids } : {}) },
+      { cause: first, ...(outcome.partial ? { ids: outcome.ids } : {}) },
     );
   }
 
@@ -511,57 +499,40 @@ export class RedisBroker implements Broker {
   }
 
   async #head(shard: number, via: Via): Promise<Cursor> {
-    const [epoch, lastId] = await this.#script<[string, string]>(
-      HEAD_SCRIPT,
-      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
-      [],
-      { shard, via },
-    );
-    return this.#cursor(shard, epoch, lastId);
+    const head = await this.#script(headScript, { keys: this.#keys, shard }, { shard, via });
+    return this.#cursor(shard, head.epoch, head.lastGeneratedId);
   }
 
   async #checkPosition(shard: number, seen: Cursor): Promise<PositionCheck> {
-    const [verdict, lastGen] = await this.#script<string[]>(
-      CHECK_POSITION_SCRIPT,
-      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
-      [seen.epoch, positionToStreamId(seen.position)],
+    const reply = await this.#script(
+      checkPositionScript,
+      { keys: this.#keys, shard, epoch: seen.epoch, position: seen.position },
       { shard, via: 'direct' },
     );
-    if (verdict === 'ok') {
+    if (reply.kind === 'ok') {
       return {
-        verdict,
-        ...(lastGen === undefined ? {} : { newest: this.#cursor(shard, seen.epoch, lastGen) }),
+        verdict: reply.kind,
+        newest: this.#cursor(shard, seen.epoch, reply.lastGeneratedId),
       };
     }
-    if (verdict === 'trimmed' || verdict === 'backwards' || verdict === 'epoch') return { verdict };
-    throw new Error(`unexpected reply from the position check: ${String(verdict)}`);
+    return { verdict: reply.kind };
   }
 
   async #readAfter(shard: number, start: ReadStart, limit: number, via: Via): Promise<HistoryPage> {
-    const reply = await this.#script<string[]>(
-      READ_SCRIPT,
-      [metaKey(this.#keys, shard), streamKey(this.#keys, shard)],
-      [
-        start === 'earliest' ? '' : start.epoch,
-        start === 'earliest' ? '' : positionToStreamId(start.position),
-        String(limit),
-        String(this.options.historyTtlMs),
-      ],
+    const page = await this.#script(
+      readScript,
+      { keys: this.#keys, shard, after: start, limit, historyTtlMs: this.options.historyTtlMs },
       { shard, via },
     );
-    const [verdict, epoch = '', lastGen = '0-0'] = reply;
-    if (verdict === 'trimmed' || verdict === 'unknown' || verdict === 'lost') return { verdict };
-    const events: BrokerEvent[] = [];
-    for (let i = 3; i + 3 < reply.length; i += 4) {
-      const [id = '', topic = '', event = '', data = ''] = reply.slice(i, i + 4);
-      events.push(this.#event(shard, epoch, { id, topic, event, data }));
-    }
+    if (page.kind !== 'ok') return { verdict: page.kind };
+    const { epoch, lastGeneratedId } = page;
+    const events = page.entries.map((entry) => this.#event(shard, epoch, entry));
     const last = events.at(-1);
     const done =
       events.length < limit ||
       last === undefined ||
-      positionToStreamId(last.cursor.position) === lastGen;
-    return { verdict: 'ok', events, done, newest: this.#cursor(shard, epoch, lastGen) };
+      positionToStreamId(last.cursor.position) === lastGeneratedId;
+    return { verdict: 'ok', events, done, newest: this.#cursor(shard, epoch, lastGeneratedId) };
   }
 
   async historyLength(): Promise<number> {
@@ -596,91 +567,59 @@ export class RedisBroker implements Broker {
   }
 
   async #publishShard(shard: number, events: readonly PublishInput[]): Promise<PublishResult> {
-    const keys = [metaKey(this.#keys, shard), streamKey(this.#keys, shard)];
-    const args = [
-      `${this.options.prefix}:${shardTag(this.#keys, shard)}:`,
-      this.#sharded ? 'SPUBLISH' : 'PUBLISH',
-      String(events.length),
-    ];
-    for (const e of events) {
-      const hasKey = e.idempotencyKey === undefined ? '' : '1';
-      if (e.idempotencyKey !== undefined)
-        keys.push(idempotencyKey(this.#keys, shard, e.idempotencyKey));
-      args.push(e.topic, e.event ?? '', e.data, hasKey);
+    const input = { keys: this.#keys, shard, sharded: this.#sharded, events };
+    const reply = await this.#script(publishScript, input, { shard });
+    if (reply.kind === 'conflict') {
+      throw idempotencyConflict(conflictingKey(input, reply.key) ?? '?');
     }
-    const reply = await this.#script<string[]>(PUBLISH_SCRIPT, keys, args, { shard });
-    if (reply[0] === 'conflict') {
-      const redisKey = reply[1];
-      const given = events.find(
-        (e) =>
-          e.idempotencyKey !== undefined &&
-          idempotencyKey(this.#keys, shard, e.idempotencyKey) === redisKey,
-      );
-      throw idempotencyConflict(given?.idempotencyKey ?? '?');
-    }
-    const [epoch, stored, ...streamIds] = reply as [string, number, ...string[]];
-    const ids = streamIds.map((sid) => encodeEventId([this.#cursor(shard, epoch, sid)]));
-    return { ids, stored };
+    const ids = reply.streamIds.map((sid) =>
+      encodeEventId([this.#cursor(shard, reply.epoch, sid)]),
+    );
+    return { ids, stored: reply.stored };
   }
 
   /**
-   * Runs a script by hash, loading it on NOSCRIPT. Through the request-path breaker (`via:
-   * 'breaker'`, the default: connection trouble becomes BROKER_UNAVAILABLE), or straight to
-   * Redis for the relay (`'direct'`: errors as they are). When the shard's meta hash is gone
-   * (Redis lost its data), recreates it (a new epoch that records the one this replica knew)
-   * and runs the script once more.
+   * Runs a script by hash, loading it on NOSCRIPT, and checks its reply. Through the
+   * request-path breaker (`via: 'breaker'`, the default: connection trouble becomes
+   * BROKER_UNAVAILABLE), or straight to Redis for the relay (`'direct'`: errors as they are).
+   * When the shard's meta hash is gone (Redis lost its data), recreates it (a new epoch that
+   * records the one this replica knew) and runs the script once more.
    */
-  async #script<T>(
-    source: string,
-    keys: readonly string[],
-    args: readonly string[] = [],
+  async #script<TInput, TReply extends { readonly kind: string }>(
+    script: Script<TInput, TReply>,
+    input: TInput,
     { shard, via = 'breaker' }: { readonly shard?: number; readonly via?: Via } = {},
-  ): Promise<T> {
-    const run = (): Promise<T> =>
-      via === 'direct'
-        ? (this.#evaluate(source, keys, args) as Promise<T>)
-        : this.#run<T>(source, keys, args);
+  ): Promise<Exclude<TReply, NoMetaReply>> {
+    const call = script.call(input);
+    const run = async (): Promise<TReply> =>
+      script.parse(
+        via === 'direct'
+          ? await this.#runner.evaluate(script.source, call)
+          : await this.#run(script.source, call),
+      );
     const reply = await run();
-    if (!Array.isArray(reply) || reply[0] !== 'nometa') return reply;
-    if (shard === undefined) {
-      throw new GatewayError('BROKER_UNAVAILABLE', 'The deployment metadata is missing in Redis.');
+    if (hasMeta(reply)) return reply;
+    if (shard !== undefined) {
+      this.options.log.warn(
+        { shard, knownEpoch: this.#relay.knownEpoch(shard) },
+        'redis lost its data: starting a new epoch',
+      );
+      await this.#ensureMeta(shard);
+      const again = await run();
+      if (hasMeta(again)) return again;
     }
-    this.options.log.warn(
-      { shard, knownEpoch: this.#relay.knownEpoch(shard) },
-      'redis lost its data: starting a new epoch',
-    );
-    await this.#ensureMeta(shard);
-    return run();
+    throw new GatewayError('BROKER_UNAVAILABLE', 'The deployment metadata is missing in Redis.');
   }
 
-  async #run<T>(source: string, keys: readonly string[], args: readonly string[]): Promise<T> {
+  async #run(source: string, call: ScriptCall): Promise<unknown> {
     try {
-      return (await this.#breaker.fire(source, keys, args)) as T;
+      return await this.#breaker.fire(source, call);
     } catch (err) {
       if (err instanceof GatewayError) throw err;
-      const message = this.#breaker.isOpenError(err)
+      const message = isBreakerOpen(err)
         ? 'The broker (Redis) is failing; calls fail fast until it recovers. Retry shortly.'
         : 'The broker (Redis) is unavailable; retry shortly (with the same idempotency key, if the outcome is unknown).';
       throw new GatewayError('BROKER_UNAVAILABLE', message, { cause: err });
-    }
-  }
-
-  /** One script call: EVALSHA, loading the script on NOSCRIPT (a restarted Redis forgot it). */
-  async #evaluate(
-    source: string,
-    keys: readonly string[],
-    args: readonly string[],
-  ): Promise<unknown> {
-    let sha = this.#shas.get(source);
-    if (sha === undefined) {
-      sha = createHash('sha1').update(source).digest('hex');
-      this.#shas.set(source, sha);
-    }
-    try {
-      return await this.#commands.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.#commands.eval(source, keys.length, ...keys, ...args);
     }
   }
 
@@ -691,47 +630,42 @@ export class RedisBroker implements Broker {
    */
   async #ensureMeta(shard: number, knownEpoch = this.#relay.knownEpoch(shard)): Promise<void> {
     const o = this.options;
-    const reply = await this.#script<string[]>(
-      ENSURE_META_SCRIPT,
-      [metaKey(this.#keys, shard)],
-      [
-        REDIS_PROTOCOL_VERSION,
-        String(o.shards),
-        newEpoch(),
-        '1',
-        String(o.historySize),
-        String(o.historyTtlMs),
-        String(o.idempotencyTtlMs),
-        String(o.maxEventBytes),
-        knownEpoch ?? '',
-      ],
+    const reply = await this.#script(
+      ensureMetaScript,
+      {
+        keys: this.#keys,
+        shard,
+        candidateEpoch: newEpoch(),
+        apply: true,
+        settings: o,
+        knownEpoch,
+      },
       { via: 'direct' },
     );
-    if (reply[0] === 'mismatch') {
-      const setting = reply[1] === 'shards' ? 'REDIS_SHARDS' : 'the ssehub protocol version';
+    if (reply.kind === 'mismatch') {
+      const setting = reply.field === 'shards' ? 'REDIS_SHARDS' : 'the ssehub protocol version';
       throw new DeploymentMismatchError(
-        `This deployment's Redis (prefix "${o.prefix}") was created with ${setting} = ${reply[2] ?? '?'}, but this gateway has ${reply[1] === 'shards' ? String(o.shards) : REDIS_PROTOCOL_VERSION}. ${setting} is fixed for the life of a deployment: use the same value, or another REDIS_PREFIX.`,
+        `This deployment's Redis (prefix "${o.prefix}") was created with ${setting} = ${reply.stored}, but this gateway has ${reply.field === 'shards' ? String(o.shards) : REDIS_PROTOCOL_VERSION}. ${setting} is fixed for the life of a deployment: use the same value, or another REDIS_PREFIX.`,
       );
     }
     o.log.info(
-      { shard, epoch: reply[1], historySize: o.historySize, historyTtlMs: o.historyTtlMs },
+      { shard, epoch: reply.epoch, historySize: o.historySize, historyTtlMs: o.historyTtlMs },
       'redis shard ready; settings applied',
     );
   }
 
   /** Retires `seen` on the shard (history went backwards); a no-op when another replica did. */
   async #bumpEpoch(shard: number, seen: string): Promise<void> {
-    const epoch = await this.#script<string>(
-      BUMP_EPOCH_SCRIPT,
-      [metaKey(this.#keys, shard)],
-      [seen, newEpoch()],
+    const { current: epoch } = await this.#script(
+      bumpEpochScript,
+      { keys: this.#keys, shard, seen, next: newEpoch() },
       { via: 'direct' },
     );
     this.options.log.warn({ shard, retired: seen, epoch }, 'epoch retired');
   }
 
   /** A history entry as a BrokerEvent; `publishedAt` is the stream id's time. */
-  #event(shard: number, epoch: string, entry: StreamEntry): BrokerEvent {
+  #event(shard: number, epoch: string, entry: ReadEntry): BrokerEvent {
     const cursor = this.#cursor(shard, epoch, entry.id);
     return {
       topic: entry.topic,

@@ -18,7 +18,8 @@
  * sharded pub/sub (`shardedSubscribers: true`: one SSUBSCRIBE connection per master that owns
  * subscribed channels), so an event only passes through the node that owns its shard.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { clusterNodeOptions, requestPathOptions } from '@ssehub/redis-client';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { BrokerConfig } from '../../config/index.js';
 
 /**
@@ -70,10 +71,7 @@ export function createRedisConnections(options: RedisConnectionOptions): RedisCo
   const commandOptions: RedisOptions = {
     connectionName: `${prefix}:gateway:cmd`,
     lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
+    ...requestPathOptions(options.commandTimeoutMs ?? 2000),
   };
   // The relay's state machine (relay.ts) owns recovery, so nothing on this connection may
   // outlive a cut: no offline queue (a command while down fails at once), no resend of
@@ -93,17 +91,13 @@ export function createRedisConnections(options: RedisConnectionOptions): RedisCo
   if (topology.kind === 'cluster') {
     const nodes = topology.nodes.map(({ host, port }) => ({ host, port }));
     // `Cluster` takes per-node options in `redisOptions`, minus those it manages itself.
-    const nodeOptions = ({
-      enableOfflineQueue: _queue,
-      ...rest
-    }: RedisOptions): ClusterOptions['redisOptions'] => rest;
     const commands = new Cluster(nodes, {
-      redisOptions: nodeOptions(commandOptions),
+      redisOptions: clusterNodeOptions(commandOptions),
       lazyConnect: true,
       enableOfflineQueue: false,
     });
     const subscriber = new Cluster(nodes, {
-      redisOptions: nodeOptions(subscriberOptions),
+      redisOptions: clusterNodeOptions(subscriberOptions),
       lazyConnect: true,
       shardedSubscribers: true,
       // Keep trying to reach the cluster, like the standalone subscriber.

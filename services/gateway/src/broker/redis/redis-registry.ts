@@ -6,14 +6,10 @@
  */
 import type { RedisClient } from './redis-connections.js';
 import type { PresenceEntry, ReplicaPresence, ReplicaRegistry, ReplicaStats } from '../broker.js';
+import { parseReplicaReport, type ReplicaReport } from './replica-report.js';
 
 /** A replica missing this many report intervals (1 s each) is gone. */
 const TTL_MS = 5000;
-
-interface Report {
-  readonly stats: ReplicaStats;
-  readonly presence: readonly PresenceEntry[];
-}
 
 export class RedisRegistry implements ReplicaRegistry {
   readonly #index: string;
@@ -45,18 +41,16 @@ export class RedisRegistry implements ReplicaRegistry {
     return (await this.#reports()).map((r) => ({ replica: r.stats.id, entries: r.presence }));
   }
 
-  async #reports(): Promise<Report[]> {
+  async #reports(): Promise<ReplicaReport[]> {
     const ids = await this.redis.zrangebyscore(this.#index, Date.now(), '+inf');
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.map((id) => `${this.#base}:r:${id}`));
-    const reports: Report[] = [];
+    const reports: ReplicaReport[] = [];
     for (const value of values) {
       if (value === null) continue;
-      try {
-        reports.push(JSON.parse(value) as Report);
-      } catch {
-        // Written by something else: skip it.
-      }
+      const report = parseReplicaReport(value);
+      // Undefined: written by something else; skip it.
+      if (report !== undefined) reports.push(report);
     }
     return reports;
   }

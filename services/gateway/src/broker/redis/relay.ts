@@ -56,7 +56,7 @@ import type { SkipDetail, SkipReason } from '../relay-skips.js';
 /** Where the machine is; see the diagram above. */
 export type RelayState = 'down' | 'subscribing' | 'backfilling' | 'live';
 
-/** What CHECK_POSITION_SCRIPT says about a last-seen position (see its TSDoc). */
+/** What CHECK_POSITION_SCRIPT says about a last-seen position (see its check-position.lua). */
 export type PositionVerdict = 'ok' | 'trimmed' | 'backwards' | 'epoch';
 
 /** The verdict on a last-seen position, with the shard's newest position when it is `ok`. */
