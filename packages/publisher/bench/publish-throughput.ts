@@ -116,7 +116,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const prefix = `bench${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const publisher = createPublisher({ redis: url, prefix });
+  // No gateway runs here to create the meta hash, so the publisher may, with the gateway defaults.
+  const publisher = createPublisher({ redis: url, prefix, settings: {} });
   const raw = new Redis(url, { connectionName: 'bench-baseline' });
   try {
     const results: { name: string; eventsPerSec: number }[] = [];
