@@ -28,6 +28,7 @@ describe('package entry', () => {
         'encodeFrame',
         'splitLines',
         'utf8ByteLength',
+        'DEPLOYMENT_DEFAULTS',
         'encodeEnvelope',
         'MAX_SHARDS',
         'MAX_EVENT_ID_LENGTH',

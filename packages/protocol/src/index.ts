@@ -32,6 +32,7 @@ export { PatternMatcher } from './matcher.js';
 export { RESET_EVENT, isValidEventName, parseEventName } from './event-name.js';
 export { encodeFrame, splitLines, utf8ByteLength } from './frame.js';
 export type { FrameFields } from './frame.js';
+export { DEPLOYMENT_DEFAULTS } from './deployment-defaults.js';
 export { encodeEnvelope } from './envelope.js';
 export type { Envelope } from './envelope.js';
 export {

@@ -2,20 +2,21 @@
  * Checks of `createPublisher`'s options, before any I/O, and the deployment settings a publisher
  * with `settings` fills the missing ones from.
  */
-import { MAX_SHARDS, validatePrefix } from '@ssehub/protocol';
+import { DEPLOYMENT_DEFAULTS, MAX_SHARDS, validatePrefix } from '@ssehub/protocol';
 import { PublisherError } from './errors.js';
 import type { DeploymentSettings, PublisherOptions } from './types.js';
 
 /**
- * The gateway's defaults for the settings a shard's meta hash holds (SPEC.md section 9). A
+ * The gateway's defaults for the settings a shard's meta hash holds (`DEPLOYMENT_DEFAULTS` of
+ * `@ssehub/protocol`, which the gateway's settings table uses too). A
  * publisher created with {@link PublisherOptions.settings} fills the settings it leaves out with
  * these; a publisher without `settings` never writes them (it waits for a gateway instead).
  */
 export const DEFAULT_META = {
-  historySize: 10_000,
-  historyTtlMs: 3_600_000,
-  idempotencyTtlMs: 300_000,
-  maxEventBytes: 65_536,
+  historySize: DEPLOYMENT_DEFAULTS.historySize,
+  historyTtlMs: DEPLOYMENT_DEFAULTS.historyTtlMs,
+  idempotencyTtlMs: DEPLOYMENT_DEFAULTS.idempotencyTtlMs,
+  maxEventBytes: DEPLOYMENT_DEFAULTS.maxEventBytes,
 } as const;
 
 /** An `INVALID_OPTIONS` error with `message`. */
@@ -50,7 +51,7 @@ export function checkSettings(settings: DeploymentSettings | undefined): MetaSet
 
 /** Checks `prefix`, `shards` and `commandTimeoutMs`; throws `INVALID_OPTIONS`. */
 export function checkOptions(options: PublisherOptions): { prefix: string; shards: number } {
-  const prefix = options.prefix ?? 'ssehub';
+  const prefix = options.prefix ?? DEPLOYMENT_DEFAULTS.prefix;
   try {
     validatePrefix(prefix);
   } catch (err) {
@@ -60,7 +61,7 @@ export function checkOptions(options: PublisherOptions): { prefix: string; shard
       { cause: err },
     );
   }
-  const shards = options.shards ?? 1;
+  const shards = options.shards ?? DEPLOYMENT_DEFAULTS.shards;
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
     throw invalidOptions(
       `shards is ${String(shards)}; pass the deployment's REDIS_SHARDS, an integer from 1 to ${MAX_SHARDS}.`,

@@ -4,11 +4,12 @@
  * retried publish carries an idempotency key, so a retry never stores an event twice.
  */
 import { randomUUID } from 'node:crypto';
+import { DEPLOYMENT_DEFAULTS } from '@ssehub/protocol';
 import { isBreakerOpen } from '@ssehub/redis-client';
 import { PublisherError } from './errors.js';
 
 /** The deployment's default `IDEMPOTENCY_TTL_MS`: the retry window must stay below it. */
-export const DEFAULT_IDEMPOTENCY_TTL_MS = 300_000;
+export const DEFAULT_IDEMPOTENCY_TTL_MS = DEPLOYMENT_DEFAULTS.idempotencyTtlMs;
 
 /** Retry settings of {@link createPublisher} and {@link createHttpPublisher}. */
 export interface RetryOptions {

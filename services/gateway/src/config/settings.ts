@@ -3,7 +3,7 @@
  * help text, and the names derived from its key (`heartbeatMs` ⇄ `HEARTBEAT_MS` ⇄
  * `--heartbeat-ms`). `--help` and docs/configuration.md are both rendered from it.
  */
-import { MAX_SHARDS } from '@ssehub/protocol';
+import { DEPLOYMENT_DEFAULTS, MAX_SHARDS } from '@ssehub/protocol';
 import { LOG_LEVELS, type GatewayConfig } from './types.js';
 import {
   boolean,
@@ -141,14 +141,14 @@ export const SETTINGS: SettingTable = {
   redisPrefix: {
     group: 'Broker',
     kind: redisPrefix(),
-    default: { value: 'ssehub' },
+    default: { value: DEPLOYMENT_DEFAULTS.prefix },
     doc: 'Prefix of every Redis key and channel.',
   },
   redisShards: {
     group: 'Broker',
     // The protocol's limit (an event id holds one cursor per shard); the doc's "1 to 16" follows it.
     kind: integer(1, MAX_SHARDS, '<count>'),
-    default: { value: 1 },
+    default: { value: DEPLOYMENT_DEFAULTS.shards },
     doc: 'History and pub/sub shards, 1 to 16; fixed for the life of a deployment.',
   },
 
@@ -161,19 +161,19 @@ export const SETTINGS: SettingTable = {
   historySize: {
     group: 'Events and history',
     kind: integer(0, 10_000_000, '<events>'),
-    default: { value: 10_000 },
+    default: { value: DEPLOYMENT_DEFAULTS.historySize },
     doc: 'Events kept per shard for resume, 0 to 10000000; 0 turns history off.',
   },
   historyTtlMs: {
     group: 'Events and history',
     kind: integer(1, MAX_TIMER_MS, '<ms>'),
-    default: { value: 3_600_000 },
+    default: { value: DEPLOYMENT_DEFAULTS.historyTtlMs },
     doc: 'Age in ms after which a history entry may be dropped.',
   },
   maxEventBytes: {
     group: 'Events and history',
     kind: integer(1, MAX_REDIS_STRING_BYTES, '<bytes>'),
-    default: { value: 65_536 },
+    default: { value: DEPLOYMENT_DEFAULTS.maxEventBytes },
     doc: 'Largest event data in UTF-8 bytes (413 EVENT_TOO_LARGE above).',
   },
   maxBodyBytes: {
@@ -185,7 +185,7 @@ export const SETTINGS: SettingTable = {
   idempotencyTtlMs: {
     group: 'Events and history',
     kind: integer(1, MAX_TIMER_MS, '<ms>'),
-    default: { value: 300_000 },
+    default: { value: DEPLOYMENT_DEFAULTS.idempotencyTtlMs },
     doc: 'How long in ms an Idempotency-Key is remembered.',
   },
 
