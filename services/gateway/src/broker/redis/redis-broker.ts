@@ -10,6 +10,12 @@
  * Cluster (`REDIS_CLUSTER_NODES`) with any REDIS_SHARDS. On Cluster every key and channel of a
  * shard shares the shard's hash tag, so each script runs on the one node owning that slot, and
  * events go out with SPUBLISH to sharded subscribers: an event passes through one node only.
+ *
+ * Why one file past 400 lines: this class is the Broker contract for Redis, one method per
+ * member of the contract plus the script calls they share, and it owns the two connections and
+ * the epochs they all read. What does not need that state is in its own file: the start-up loop
+ * (`redis-startup.ts`), waits (`client-waits.ts`), which server a connection reaches
+ * (`server-identity.ts`), the connections, the relay, the registry, and the scripts' codecs.
  */
 import {
   REDIS_PROTOCOL_VERSION,
@@ -67,10 +73,12 @@ import {
   type RedisTopology,
 } from './redis-connections.js';
 import { RelaySkips } from '../relay-skips.js';
-import { describeRedisError, describeTopology } from './redis-address.js';
+import { describeTopology } from './redis-address.js';
 import { RedisRegistry } from './redis-registry.js';
 import { Relay, type PositionCheck } from './relay.js';
-import { clusterSlot } from './cluster-slot.js';
+import { BrokerClosedError, rejectOnAbort, withTimeout } from './client-waits.js';
+import { DeploymentMismatchError, reachRedis } from './redis-startup.js';
+import { serverIdOf, slotOwnerOf } from './server-identity.js';
 import { RelaySubscriber } from './relay-subscriber.js';
 
 export interface RedisBrokerOptions {
@@ -91,29 +99,13 @@ export interface RedisBrokerOptions {
   readonly log: Logger;
 }
 
-/**
- * Redis holds a deployment made with other fixed settings (REDIS_SHARDS, protocol version): this
- * gateway must not run against it. Unlike an unreachable Redis, waiting will not help, so the
- * process exits (SPEC 9: refuses to start, naming the setting).
- */
-export class DeploymentMismatchError extends Error {
-  override readonly name = 'DeploymentMismatchError';
-}
+export { DeploymentMismatchError } from './redis-startup.js';
 
 /** How long a request-path command may take before it counts as failed, in ms. */
 const COMMAND_TIMEOUT_MS = 2000;
 
-/** How long one start-up attempt waits for the commands connection to become ready, in ms. */
-const START_ATTEMPT_MS = 5000;
-
 /** Pause before connecting a connection that ioredis gave up on again, in ms. */
 const RECONNECT_AFTER_END_MS = 500;
-
-/** Longest pause between start-up attempts, in ms. */
-const START_MAX_BACKOFF_MS = 5000;
-
-/** A Redis that cannot be reached at start is logged at most once per this window, in ms. */
-const START_LOG_WINDOW_MS = 10_000;
 
 /**
  * Longest wait for Redis to confirm an interest's subscriptions, in ms. The subscriber
@@ -123,112 +115,12 @@ const START_LOG_WINDOW_MS = 10_000;
  */
 const SUBSCRIBE_TIMEOUT_MS = 5000;
 
-/** Rejects with `what` when `promise` has not settled within `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`${what} within ${String(ms)} ms`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Whether a script goes through the request-path breaker or straight to Redis (the relay). */
 type Via = 'breaker' | 'direct';
 
 /** A reply other than `nometa`, which {@link RedisBroker} handles for every script at once. */
 function hasMeta<R extends { readonly kind: string }>(reply: R): reply is Exclude<R, NoMetaReply> {
   return reply.kind !== 'nometa';
-}
-
-/** close() was called while start() was still waiting for Redis. */
-class BrokerClosedError extends Error {
-  override readonly name = 'BrokerClosedError';
-  constructor() {
-    super('the broker was closed before it was started');
-  }
-}
-
-/** The commands connection did not become ready within one start-up attempt. */
-class StartTimeout extends Error {
-  override readonly name = 'StartTimeout';
-}
-
-/**
- * Resolves once the client is ready; rejects with {@link StartTimeout} after `timeoutMs`, or
- * with the signal's reason when it aborts (the broker was closed).
- */
-function whenReady(client: RedisClient, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  // A client that gave up (or never started) is told to connect again; ioredis retries itself.
-  if (client.status === 'end' || client.status === 'wait') client.connect().catch(() => undefined);
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new StartTimeout(`not ready within ${String(timeoutMs)} ms`));
-    }, timeoutMs);
-    const onReady = (): void => {
-      done();
-      resolve();
-    };
-    const onAbort = (): void => {
-      done();
-      reject(new BrokerClosedError());
-    };
-    client.once('ready', onReady);
-    signal.addEventListener('abort', onAbort);
-  });
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The `run_id` of the server a (non-Cluster) connection reaches, from `INFO server`. */
-async function serverIdOf(client: RedisClient): Promise<string> {
-  const info = await client.info('server');
-  const id = /^run_id:(\S+)/m.exec(info)?.[1];
-  if (id === undefined) throw new Error('INFO server has no run_id');
-  return id;
-}
-
-/** On Redis Cluster, the master that owns `key`'s slot in the client's slot map (`host:port`). */
-function slotOwnerOf(client: RedisClient, key: string): string | undefined {
-  const slots = (client as unknown as { slots?: readonly (readonly string[] | undefined)[] }).slots;
-  return slots?.[clusterSlot(key)]?.[0];
-}
-
-/** Rejects with the signal's reason when it aborts. */
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    if (signal.aborted) reject(new BrokerClosedError());
-    signal.addEventListener('abort', () => {
-      reject(new BrokerClosedError());
-    });
-  });
 }
 
 export class RedisBroker implements Broker {
@@ -381,63 +273,19 @@ export class RedisBroker implements Broker {
    */
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink;
-    await this.#reachRedis();
+    await reachRedis({
+      commands: this.#commands,
+      address: describeTopology(this.options.topology),
+      log: this.options.log,
+      signal: this.#stopped.signal,
+      prepare: async () => {
+        for (let shard = 0; shard < this.shardCount; shard++) await this.#ensureMeta(shard);
+      },
+    });
     if (this.#stopped.signal.aborted) throw new BrokerClosedError();
     // ioredis keeps reconnecting after a failed first connect; the relay goes live on `ready`.
     this.#subscriber.connect().catch(() => undefined);
     await Promise.race([this.#relay.whenLive(), rejectOnAbort(this.#stopped.signal)]);
-  }
-
-  async #reachRedis(): Promise<void> {
-    const address = describeTopology(this.options.topology);
-    let attempts = 0;
-    let loggedAt = Number.NEGATIVE_INFINITY;
-    const report = (err: unknown): void => {
-      const now = Date.now();
-      if (now - loggedAt < START_LOG_WINDOW_MS) return;
-      loggedAt = now;
-      const cause = describeRedisError(err);
-      this.options.log.warn(
-        { redis: address, cause, attempts },
-        `cannot reach Redis at ${address}: ${cause}; retrying with backoff, and this replica becomes ready once it gets there`,
-      );
-    };
-    // ioredis reports each failed connect as an `error` event (the cause) while it retries.
-    this.#commands.on('error', report);
-    try {
-      for (;;) {
-        const { signal } = this.#stopped;
-        if (signal.aborted) throw new BrokerClosedError();
-        attempts += 1;
-        try {
-          await whenReady(this.#commands, START_ATTEMPT_MS, signal);
-          await this.#checkVersion(address);
-          for (let shard = 0; shard < this.shardCount; shard++) await this.#ensureMeta(shard);
-          if (loggedAt > Number.NEGATIVE_INFINITY) {
-            this.options.log.info({ redis: address, attempts }, 'redis reached');
-          }
-          return;
-        } catch (err) {
-          if (err instanceof DeploymentMismatchError || err instanceof BrokerClosedError) throw err;
-          report(err);
-          await pause(Math.min(START_MAX_BACKOFF_MS, 100 * 2 ** Math.min(attempts, 6)), signal);
-        }
-      }
-    } finally {
-      this.#commands.off('error', report);
-    }
-  }
-
-  /** SPEC 9: Redis 7.0 or later (sharded pub/sub, XINFO fields the scripts read). */
-  async #checkVersion(address: string): Promise<void> {
-    const info = await this.#commands.info('server');
-    const version = /^redis_version:(\S+)/m.exec(info)?.[1];
-    const major = Number(version?.split('.')[0]);
-    if (version !== undefined && Number.isFinite(major) && major < 7) {
-      throw new DeploymentMismatchError(
-        `Redis at ${address} is version ${version}; ssehub needs Redis 7.0 or later (sharded pub/sub, stream fields its scripts read). Upgrade Redis or point REDIS_URL at a newer server.`,
-      );
-    }
   }
 
   isUp(): boolean {
