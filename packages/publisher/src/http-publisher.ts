@@ -1,6 +1,14 @@
+/**
+ * `createHttpPublisher`: the same API as `createPublisher`, through a gateway's publish routes
+ * (`POST <url>/publish`) for a service that cannot reach Redis. The closing and in-flight
+ * bookkeeping is `lifecycle.ts`'s, retries are `retry.ts`'s, and the breaker is
+ * `@ssehub/redis-client`'s; what is here is the request, its answer, and which answers are
+ * outages.
+ */
 import { isBreakerOpen, type Breaker } from '@ssehub/redis-client';
 import { publisherBreaker } from './breaker.js';
 import { PublisherError, type PublisherErrorCode } from './errors.js';
+import { PublisherLifecycle } from './lifecycle.js';
 import type {
   BreakerState,
   PublishInput,
@@ -174,10 +182,8 @@ class HttpPublisher implements Publisher {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #breaker: Breaker<[Request], string[]>;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #life = new PublisherLifecycle();
   readonly #retry: RetryPolicy;
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   constructor(options: HttpPublisherOptions) {
     // JavaScript callers can pass anything; the type says an object.
@@ -208,7 +214,7 @@ class HttpPublisher implements Publisher {
   }
 
   async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<string> {
-    this.#checkOpen('publish()');
+    this.#life.checkOpen('publish()');
     const [input] = withKeys(this.#retry, [{ ...options, topic, data }]);
     const e = prepareEvent(input ?? { topic, data }, 'publish()');
     const body = JSON.stringify(
@@ -227,7 +233,7 @@ class HttpPublisher implements Publisher {
   }
 
   async publishMany(events: readonly PublishInput[]): Promise<string[]> {
-    this.#checkOpen('publishMany()');
+    this.#life.checkOpen('publishMany()');
     const given: unknown = events;
     if (!Array.isArray(given)) {
       throw invalidOptions(
@@ -255,41 +261,19 @@ class HttpPublisher implements Publisher {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#inFlight]);
+    return this.#life.close(() => {
       this.#breaker.shutdown();
-    })();
-    return this.#closing;
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#closed) {
-      throw new PublisherError(
-        'CLOSED',
-        `${what} called after close(). Create a new publisher, or keep one per process and close it on shutdown only.`,
-      );
-    }
+    });
   }
 
   /** The request, retried per the `retry` option; a retry after close() rejects with CLOSED. */
   async #attempts(what: string, request: Request): Promise<string[]> {
     let first = true;
     return withRetry(this.#retry, () => {
-      if (!first) this.#checkOpen(what);
+      if (!first) this.#life.checkOpen(what);
       first = false;
-      return this.#track(request);
+      return this.#life.track(this.#fire(request));
     });
-  }
-
-  async #track(request: Request): Promise<string[]> {
-    const work = this.#fire(request);
-    this.#inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      this.#inFlight.delete(work);
-    }
   }
 
   async #fire(request: Request): Promise<string[]> {

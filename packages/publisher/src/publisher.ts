@@ -29,6 +29,7 @@ import {
 import { publisherBreaker } from './breaker.js';
 import { ownConnection, whenReady, type Client } from './connection.js';
 import { PublisherError } from './errors.js';
+import { PublisherLifecycle } from './lifecycle.js';
 import {
   DEFAULT_META,
   checkOptions,
@@ -67,13 +68,11 @@ class RedisPublisher implements Publisher {
   readonly #sharded: boolean;
   readonly #breaker: Breaker<[string, ScriptCall], unknown>;
   readonly #meta: (ShardMeta | undefined)[];
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #life = new PublisherLifecycle();
   readonly #retry: RetryPolicy;
   /** What this publisher may create a missing meta hash with; undefined: wait for a gateway. */
   readonly #settings: MetaSettings | undefined;
   #ready: Promise<void> | undefined;
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   constructor(options: PublisherOptions) {
     const { prefix, shards } = checkOptions(options);
@@ -121,13 +120,11 @@ class RedisPublisher implements Publisher {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return this.#life.close(() => this.#shutdown());
   }
 
+  /** Runs once, after the publishes in flight settled. */
   async #shutdown(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
     this.#breaker.shutdown();
     if (this.#client.status !== 'ready') {
       // Never connected, or Redis is down: nothing to flush, and QUIT would wait for a reconnect.
@@ -142,12 +139,7 @@ class RedisPublisher implements Publisher {
   }
 
   async #publishBatch(events: readonly PublishInput[], what: string): Promise<string[]> {
-    if (this.#closed) {
-      throw new PublisherError(
-        'CLOSED',
-        `${what} called after close(). Create a new publisher, or keep one per process and close it on shutdown only.`,
-      );
-    }
+    this.#life.checkOpen(what);
     // JavaScript callers can pass anything; the type says an array.
     const given: unknown = events;
     if (!Array.isArray(given)) {
@@ -162,13 +154,7 @@ class RedisPublisher implements Publisher {
     // I/O from then on.
     this.#checkSizes(prepared, byShard);
     if (prepared.length === 0) return [];
-    const work = this.#store(prepared, byShard);
-    this.#inFlight.add(work);
-    try {
-      return await work;
-    } finally {
-      this.#inFlight.delete(work);
-    }
+    return this.#life.track(this.#store(prepared, byShard));
   }
 
   async #store(
@@ -239,7 +225,7 @@ class RedisPublisher implements Publisher {
       const meta = await this.#readOrCreateMeta(shard);
       if (meta !== undefined) return meta;
       const left = deadline - Date.now();
-      if (left <= 0 || this.#closed) {
+      if (left <= 0 || this.#life.closed) {
         throw new PublisherError(
           'NOT_INITIALIZED',
           `No gateway has initialised this deployment's Redis (prefix "${this.#keys.prefix}"): shard ${shard} has no meta hash, and this publisher has no settings of its own to create it with (waited ${this.#commandTimeoutMs} ms). Nothing was stored. Start a gateway on this Redis with the same REDIS_PREFIX (a running one recreates the hash within its next publish or HEARTBEAT_MS), or pass the deployment's settings to createPublisher({ settings: { historySize, historyTtlMs, idempotencyTtlMs, maxEventBytes } }).`,
